@@ -1,0 +1,1034 @@
+# GENERATED FILE: do not edit by hand.
+# Made from openapi.yaml by scripts/generate_models.py (`make models`);
+# tests/test_models_fresh.py fails when it differs from what the script makes.
+
+from __future__ import annotations
+from msgspec import Meta, Struct, UNSET, UnsetType
+from typing import Annotated, Any, Literal, TypeAlias
+
+
+class Error(Struct):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorResponse(Struct):
+    error: Error
+
+
+MetadataAdditionalProperty: TypeAlias = Annotated[str, Meta(max_length=512)]
+
+
+Metadata: TypeAlias = Annotated[dict[str, MetadataAdditionalProperty], Meta(max_length=16)]
+
+
+ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+
+
+Verbosity: TypeAlias = Literal["low", "medium", "high"]
+
+
+ServiceTier: TypeAlias = Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"]
+
+
+class InputTextContent(Struct, tag_field="type", tag="input_text", forbid_unknown_fields=True):
+    text: str
+    prompt_cache_breakpoint: dict[str, Any] | UnsetType = UNSET
+
+
+class InputImageContent(Struct, tag_field="type", tag="input_image", forbid_unknown_fields=True):
+    image_url: str | None | UnsetType = UNSET
+    file_id: str | None | UnsetType = UNSET
+    detail: Literal["low", "high", "auto", "original"] | UnsetType = UNSET
+    prompt_cache_breakpoint: dict[str, Any] | UnsetType = UNSET
+
+
+class InputFileContent(Struct, tag_field="type", tag="input_file", forbid_unknown_fields=True):
+    file_id: str | None | UnsetType = UNSET
+    filename: str | UnsetType = UNSET
+    file_data: str | UnsetType = UNSET
+    file_url: str | UnsetType = UNSET
+    detail: Literal["low", "high", "auto"] | UnsetType = UNSET
+    prompt_cache_breakpoint: dict[str, Any] | UnsetType = UNSET
+
+
+class InputAudio(Struct, forbid_unknown_fields=True):
+    data: str
+    format: Literal["mp3", "wav"]
+
+
+class InputAudioContent(Struct, tag_field="type", tag="input_audio", forbid_unknown_fields=True):
+    input_audio: InputAudio
+
+
+class FunctionCallItem(Struct, tag_field="type", tag="function_call", forbid_unknown_fields=True):
+    call_id: str
+    name: str
+    arguments: str
+    id: str | UnsetType = UNSET
+    namespace: str | UnsetType = UNSET
+    caller: dict[str, Any] | None | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
+
+
+Output: TypeAlias = Annotated[str, Meta(max_length=10485760)]
+
+
+FunctionCallOutputContent: TypeAlias = InputTextContent | InputImageContent | InputFileContent
+
+
+class ItemReference(Struct, tag_field="type", tag="item_reference", forbid_unknown_fields=True):
+    id: str
+
+
+class HostedToolFileSearch(Struct, tag_field="type", tag="file_search"):
+    pass
+
+
+class HostedToolComputer(Struct, tag_field="type", tag="computer"):
+    pass
+
+
+class HostedToolComputerUsePreview(Struct, tag_field="type", tag="computer_use_preview"):
+    pass
+
+
+class HostedToolWebSearch(Struct, tag_field="type", tag="web_search"):
+    pass
+
+
+class HostedToolWebSearch20250826(Struct, tag_field="type", tag="web_search_2025_08_26"):
+    pass
+
+
+class HostedToolMcp(Struct, tag_field="type", tag="mcp"):
+    pass
+
+
+class HostedToolCodeInterpreter(Struct, tag_field="type", tag="code_interpreter"):
+    pass
+
+
+class HostedToolProgrammaticToolCalling(Struct, tag_field="type", tag="programmatic_tool_calling"):
+    pass
+
+
+class HostedToolImageGeneration(Struct, tag_field="type", tag="image_generation"):
+    pass
+
+
+class HostedToolLocalShell(Struct, tag_field="type", tag="local_shell"):
+    pass
+
+
+class HostedToolShell(Struct, tag_field="type", tag="shell"):
+    pass
+
+
+class HostedToolCustom(Struct, tag_field="type", tag="custom"):
+    pass
+
+
+class HostedToolNamespace(Struct, tag_field="type", tag="namespace"):
+    pass
+
+
+class HostedToolToolSearch(Struct, tag_field="type", tag="tool_search"):
+    pass
+
+
+class HostedToolWebSearchPreview(Struct, tag_field="type", tag="web_search_preview"):
+    pass
+
+
+class HostedToolWebSearchPreview20250311(Struct, tag_field="type", tag="web_search_preview_2025_03_11"):
+    pass
+
+
+class HostedToolApplyPatch(Struct, tag_field="type", tag="apply_patch"):
+    pass
+
+
+class HostedItemFileSearchCall(Struct, tag_field="type", tag="file_search_call"):
+    pass
+
+
+class HostedItemComputerCall(Struct, tag_field="type", tag="computer_call"):
+    pass
+
+
+class HostedItemComputerCallOutput(Struct, tag_field="type", tag="computer_call_output"):
+    pass
+
+
+class HostedItemWebSearchCall(Struct, tag_field="type", tag="web_search_call"):
+    pass
+
+
+class HostedItemToolSearchCall(Struct, tag_field="type", tag="tool_search_call"):
+    pass
+
+
+class HostedItemToolSearchOutput(Struct, tag_field="type", tag="tool_search_output"):
+    pass
+
+
+class HostedItemAdditionalTools(Struct, tag_field="type", tag="additional_tools"):
+    pass
+
+
+class HostedItemCompaction(Struct, tag_field="type", tag="compaction"):
+    pass
+
+
+class HostedItemCompactionTrigger(Struct, tag_field="type", tag="compaction_trigger"):
+    pass
+
+
+class HostedItemImageGenerationCall(Struct, tag_field="type", tag="image_generation_call"):
+    pass
+
+
+class HostedItemCodeInterpreterCall(Struct, tag_field="type", tag="code_interpreter_call"):
+    pass
+
+
+class HostedItemLocalShellCall(Struct, tag_field="type", tag="local_shell_call"):
+    pass
+
+
+class HostedItemLocalShellCallOutput(Struct, tag_field="type", tag="local_shell_call_output"):
+    pass
+
+
+class HostedItemShellCall(Struct, tag_field="type", tag="shell_call"):
+    pass
+
+
+class HostedItemShellCallOutput(Struct, tag_field="type", tag="shell_call_output"):
+    pass
+
+
+class HostedItemApplyPatchCall(Struct, tag_field="type", tag="apply_patch_call"):
+    pass
+
+
+class HostedItemApplyPatchCallOutput(Struct, tag_field="type", tag="apply_patch_call_output"):
+    pass
+
+
+class HostedItemMcpListTools(Struct, tag_field="type", tag="mcp_list_tools"):
+    pass
+
+
+class HostedItemMcpApprovalRequest(Struct, tag_field="type", tag="mcp_approval_request"):
+    pass
+
+
+class HostedItemMcpApprovalResponse(Struct, tag_field="type", tag="mcp_approval_response"):
+    pass
+
+
+class HostedItemMcpCall(Struct, tag_field="type", tag="mcp_call"):
+    pass
+
+
+class HostedItemCustomToolCall(Struct, tag_field="type", tag="custom_tool_call"):
+    pass
+
+
+class HostedItemCustomToolCallOutput(Struct, tag_field="type", tag="custom_tool_call_output"):
+    pass
+
+
+class HostedItemProgram(Struct, tag_field="type", tag="program"):
+    pass
+
+
+class HostedItemProgramOutput(Struct, tag_field="type", tag="program_output"):
+    pass
+
+
+class ToolChoiceHostedFileSearch(Struct, tag_field="type", tag="file_search"):
+    pass
+
+
+class ToolChoiceHostedWebSearchPreview(Struct, tag_field="type", tag="web_search_preview"):
+    pass
+
+
+class ToolChoiceHostedComputer(Struct, tag_field="type", tag="computer"):
+    pass
+
+
+class ToolChoiceHostedComputerUsePreview(Struct, tag_field="type", tag="computer_use_preview"):
+    pass
+
+
+class ToolChoiceHostedComputerUse(Struct, tag_field="type", tag="computer_use"):
+    pass
+
+
+class ToolChoiceHostedWebSearchPreview20250311(Struct, tag_field="type", tag="web_search_preview_2025_03_11"):
+    pass
+
+
+class ToolChoiceHostedImageGeneration(Struct, tag_field="type", tag="image_generation"):
+    pass
+
+
+class ToolChoiceHostedCodeInterpreter(Struct, tag_field="type", tag="code_interpreter"):
+    pass
+
+
+class ToolChoiceHostedMcp(Struct, tag_field="type", tag="mcp"):
+    pass
+
+
+class ToolChoiceHostedCustom(Struct, tag_field="type", tag="custom"):
+    pass
+
+
+class ToolChoiceHostedProgrammaticToolCalling(Struct, tag_field="type", tag="programmatic_tool_calling"):
+    pass
+
+
+class ToolChoiceHostedApplyPatch(Struct, tag_field="type", tag="apply_patch"):
+    pass
+
+
+class ToolChoiceHostedShell(Struct, tag_field="type", tag="shell"):
+    pass
+
+
+class FunctionTool(Struct, tag_field="type", tag="function", forbid_unknown_fields=True):
+    name: str
+    description: str | None | UnsetType = UNSET
+    parameters: dict[str, Any] | None | UnsetType = UNSET
+    strict: bool | None | UnsetType = UNSET
+    output_schema: dict[str, Any] | None | UnsetType = UNSET
+    defer_loading: bool | UnsetType = UNSET
+    allowed_callers: list[dict[str, Any]] | None | UnsetType = UNSET
+
+
+ToolChoiceOptions: TypeAlias = Literal["none", "auto", "required"]
+
+
+class ToolChoiceFunction(Struct, tag_field="type", tag="function", forbid_unknown_fields=True):
+    name: str
+
+
+class ToolChoiceAllowed(Struct, tag_field="type", tag="allowed_tools", forbid_unknown_fields=True):
+    mode: Literal["auto", "required"]
+    tools: list[dict[str, Any]]
+
+
+class TextFormatText(Struct, tag_field="type", tag="text", forbid_unknown_fields=True):
+    pass
+
+
+class TextFormatJsonObject(Struct, tag_field="type", tag="json_object", forbid_unknown_fields=True):
+    pass
+
+
+class TextFormatJsonSchema(Struct, tag_field="type", tag="json_schema", forbid_unknown_fields=True):
+    name: str
+    schema: dict[str, Any] | None
+    description: str | None | UnsetType = UNSET
+    strict: bool | None | UnsetType = UNSET
+
+
+class Reasoning(Struct, forbid_unknown_fields=True):
+    effort: ReasoningEffort | None | UnsetType = UNSET
+    summary: Literal["auto", "concise", "detailed"] | None | UnsetType = UNSET
+    generate_summary: Literal["auto", "concise", "detailed"] | None | UnsetType = UNSET
+    mode: str | UnsetType = UNSET
+    context: Literal["auto", "current_turn", "all_turns"] | None | UnsetType = UNSET
+
+
+IncludeEnum: TypeAlias = Literal[
+    "file_search_call.results",
+    "web_search_call.results",
+    "web_search_call.action.sources",
+    "message.input_image.image_url",
+    "computer_call_output.output.image_url",
+    "code_interpreter_call.outputs",
+    "reasoning.encrypted_content",
+    "message.output_text.logprobs",
+]
+
+
+class ResponseStreamOptions(Struct, forbid_unknown_fields=True):
+    include_obfuscation: bool | UnsetType = UNSET
+
+
+class PromptCacheOptionsParam(Struct, forbid_unknown_fields=True):
+    ttl: str | UnsetType = UNSET
+    mode: str | UnsetType = UNSET
+
+
+class ConversationParam(Struct, forbid_unknown_fields=True):
+    id: str
+
+
+class Prompt(Struct, forbid_unknown_fields=True):
+    id: str
+    version: str | None | UnsetType = UNSET
+    variables: dict[str, Any] | None | UnsetType = UNSET
+
+
+class ModerationParam(Struct, forbid_unknown_fields=True):
+    model: str
+    policy: dict[str, Any] | None | UnsetType = UNSET
+
+
+class ContextManagementParam(Struct, forbid_unknown_fields=True):
+    type: str
+    compact_threshold: Annotated[int, Meta(ge=1000)] | None | UnsetType = UNSET
+
+
+class IncompleteDetails(Struct):
+    reason: Literal["max_output_tokens", "content_filter"]
+
+
+class ResponseError(Struct):
+    code: str
+    message: str
+
+
+class InputTokensDetails(Struct):
+    cached_tokens: int
+    cache_write_tokens: int
+
+
+class OutputTokensDetails(Struct):
+    reasoning_tokens: int
+
+
+class ResponseUsage(Struct):
+    input_tokens: int
+    input_tokens_details: InputTokensDetails
+    output_tokens: int
+    output_tokens_details: OutputTokensDetails
+    total_tokens: int
+
+
+class RefusalContent(Struct, tag_field="type", tag="refusal"):
+    refusal: str
+
+
+class UrlCitation(Struct):
+    type: Literal["url_citation"]
+    url: str
+    start_index: int
+    end_index: int
+    title: str
+
+
+class TopLogProb(Struct):
+    token: str
+    logprob: float
+    bytes: list[int]
+
+
+class FunctionToolCall(Struct, tag_field="type", tag="function_call"):
+    id: str
+    call_id: str
+    name: str
+    arguments: str
+    status: Literal["in_progress", "completed", "incomplete"]
+
+
+class SummaryTextContent(Struct, forbid_unknown_fields=True):
+    type: Literal["summary_text"]
+    text: str
+
+
+class ReasoningTextContent(Struct, forbid_unknown_fields=True):
+    type: Literal["reasoning_text"]
+    text: str
+
+
+Stop: TypeAlias = Annotated[list[str], Meta(max_length=4, min_length=1)]
+
+
+class ChatCompletionRequestFunctionMessage(
+    Struct, tag_field="role", tag="function", forbid_unknown_fields=True
+):
+    content: str | None
+    name: str
+
+
+class ChatCompletionRequestMessageContentPartText(
+    Struct, tag_field="type", tag="text", forbid_unknown_fields=True
+):
+    text: str
+
+
+class ChatCompletionRequestMessageContentPartRefusal(
+    Struct, tag_field="type", tag="refusal", forbid_unknown_fields=True
+):
+    refusal: str
+
+
+class ImageUrl(Struct, forbid_unknown_fields=True):
+    url: str
+    detail: Literal["auto", "low", "high"] | UnsetType = UNSET
+
+
+class ChatCompletionRequestMessageContentPartImage(
+    Struct, tag_field="type", tag="image_url", forbid_unknown_fields=True
+):
+    image_url: ImageUrl
+
+
+class InputAudio1(Struct, forbid_unknown_fields=True):
+    data: str
+    format: Literal["wav", "mp3"]
+
+
+class ChatCompletionRequestMessageContentPartAudio(
+    Struct, tag_field="type", tag="input_audio", forbid_unknown_fields=True
+):
+    input_audio: InputAudio1
+
+
+class File(Struct, forbid_unknown_fields=True):
+    filename: str | UnsetType = UNSET
+    file_data: str | UnsetType = UNSET
+    file_id: str | UnsetType = UNSET
+
+
+class ChatCompletionRequestMessageContentPartFile(
+    Struct, tag_field="type", tag="file", forbid_unknown_fields=True
+):
+    file: File
+
+
+class ChatCompletionFunctionCall(Struct, forbid_unknown_fields=True):
+    name: str
+    arguments: str
+
+
+class FunctionObject(Struct, forbid_unknown_fields=True):
+    name: str
+    description: str | UnsetType = UNSET
+    parameters: dict[str, Any] | UnsetType = UNSET
+    strict: bool | None | UnsetType = UNSET
+
+
+class ChatCompletionFunctions(Struct, forbid_unknown_fields=True):
+    name: str
+    description: str | UnsetType = UNSET
+    parameters: dict[str, Any] | UnsetType = UNSET
+
+
+class ChatCompletionFunctionCallOption(Struct, forbid_unknown_fields=True):
+    name: str
+
+
+class ChatCompletionNamedToolChoice(Struct, tag_field="type", tag="function", forbid_unknown_fields=True):
+    function: ChatCompletionFunctionCallOption
+
+
+class AllowedTools(Struct, forbid_unknown_fields=True):
+    mode: Literal["auto", "required"]
+    tools: list[dict[str, Any]]
+
+
+class ChatCompletionAllowedToolsChoice(
+    Struct, tag_field="type", tag="allowed_tools", forbid_unknown_fields=True
+):
+    allowed_tools: AllowedTools
+
+
+class ResponseFormatText(Struct, tag_field="type", tag="text", forbid_unknown_fields=True):
+    pass
+
+
+class ResponseFormatJsonObject(Struct, tag_field="type", tag="json_object", forbid_unknown_fields=True):
+    pass
+
+
+class JsonSchema(Struct, forbid_unknown_fields=True):
+    name: str
+    description: str | UnsetType = UNSET
+    schema: dict[str, Any] | UnsetType = UNSET
+    strict: bool | None | UnsetType = UNSET
+
+
+class ResponseFormatJsonSchema(Struct, tag_field="type", tag="json_schema", forbid_unknown_fields=True):
+    json_schema: JsonSchema
+
+
+class ChatCompletionStreamOptions(Struct, forbid_unknown_fields=True):
+    include_usage: bool | UnsetType = UNSET
+    include_obfuscation: bool | UnsetType = UNSET
+
+
+class TopLogprob(Struct):
+    token: str
+    logprob: float
+    bytes: list[int] | None | UnsetType = UNSET
+
+
+class ChatCompletionTokenLogprob(Struct):
+    token: str
+    logprob: float
+    bytes: list[int] | None | UnsetType = UNSET
+    top_logprobs: list[TopLogprob] | UnsetType = UNSET
+
+
+class ChatCompletionResponseToolCall(Struct):
+    id: str
+    function: ChatCompletionFunctionCall
+    type: str | UnsetType = UNSET
+
+
+class AzureCitation(Struct):
+    content: str
+    title: str | None | UnsetType = UNSET
+    url: str | None | UnsetType = UNSET
+    filepath: str | None | UnsetType = UNSET
+    chunk_id: str | None | UnsetType = UNSET
+
+
+class PromptTokensDetails(Struct):
+    cached_tokens: int | None | UnsetType = UNSET
+    audio_tokens: int | None | UnsetType = UNSET
+
+
+class CompletionTokensDetails(Struct):
+    reasoning_tokens: int | None | UnsetType = UNSET
+    audio_tokens: int | None | UnsetType = UNSET
+    accepted_prediction_tokens: int | None | UnsetType = UNSET
+    rejected_prediction_tokens: int | None | UnsetType = UNSET
+
+
+class FunctionCallOutputItem(
+    Struct, tag_field="type", tag="function_call_output", forbid_unknown_fields=True
+):
+    call_id: Annotated[str, Meta(max_length=64, min_length=1)]
+    output: Output | list[FunctionCallOutputContent]
+    id: str | None | UnsetType = UNSET
+    name: str | None | UnsetType = UNSET
+    namespace: str | None | UnsetType = UNSET
+    caller: dict[str, Any] | None | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | None | UnsetType = UNSET
+
+
+class ReasoningInputItem(Struct, tag_field="type", tag="reasoning", forbid_unknown_fields=True):
+    summary: list[SummaryTextContent]
+    id: str | UnsetType = UNSET
+    content: list[ReasoningTextContent] | UnsetType = UNSET
+    encrypted_content: str | None | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
+
+
+Tool: TypeAlias = (
+    FunctionTool
+    | HostedToolFileSearch
+    | HostedToolComputer
+    | HostedToolComputerUsePreview
+    | HostedToolWebSearch
+    | HostedToolWebSearch20250826
+    | HostedToolMcp
+    | HostedToolCodeInterpreter
+    | HostedToolProgrammaticToolCalling
+    | HostedToolImageGeneration
+    | HostedToolLocalShell
+    | HostedToolShell
+    | HostedToolCustom
+    | HostedToolNamespace
+    | HostedToolToolSearch
+    | HostedToolWebSearchPreview
+    | HostedToolWebSearchPreview20250311
+    | HostedToolApplyPatch
+)
+
+
+ToolChoiceObject: TypeAlias = (
+    ToolChoiceFunction
+    | ToolChoiceAllowed
+    | ToolChoiceHostedFileSearch
+    | ToolChoiceHostedWebSearchPreview
+    | ToolChoiceHostedComputer
+    | ToolChoiceHostedComputerUsePreview
+    | ToolChoiceHostedComputerUse
+    | ToolChoiceHostedWebSearchPreview20250311
+    | ToolChoiceHostedImageGeneration
+    | ToolChoiceHostedCodeInterpreter
+    | ToolChoiceHostedMcp
+    | ToolChoiceHostedCustom
+    | ToolChoiceHostedProgrammaticToolCalling
+    | ToolChoiceHostedApplyPatch
+    | ToolChoiceHostedShell
+)
+
+
+TextResponseFormat: TypeAlias = TextFormatText | TextFormatJsonSchema | TextFormatJsonObject
+
+
+Annotation: TypeAlias = UrlCitation
+
+
+class LogProb(Struct):
+    token: str
+    logprob: float
+    bytes: list[int]
+    top_logprobs: list[TopLogProb]
+
+
+class ReasoningItem(Struct, tag_field="type", tag="reasoning"):
+    id: str
+    summary: list[SummaryTextContent]
+    content: list[ReasoningTextContent] | UnsetType = UNSET
+    encrypted_content: str | None | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
+
+
+ChatTextContent1: TypeAlias = Annotated[list[ChatCompletionRequestMessageContentPartText], Meta(min_length=1)]
+
+
+ChatTextContent: TypeAlias = str | ChatTextContent1
+
+
+ChatCompletionRequestUserMessageContentPart: TypeAlias = (
+    ChatCompletionRequestMessageContentPartText
+    | ChatCompletionRequestMessageContentPartImage
+    | ChatCompletionRequestMessageContentPartAudio
+    | ChatCompletionRequestMessageContentPartFile
+)
+
+
+ChatCompletionRequestAssistantMessageContentPart: TypeAlias = (
+    ChatCompletionRequestMessageContentPartText | ChatCompletionRequestMessageContentPartRefusal
+)
+
+
+class ChatCompletionMessageToolCall(Struct, forbid_unknown_fields=True):
+    id: str
+    type: Literal["function"]
+    function: ChatCompletionFunctionCall
+
+
+class ChatCompletionTool(Struct, forbid_unknown_fields=True):
+    type: Literal["function"]
+    function: FunctionObject
+
+
+ChatCompletionToolChoiceObject: TypeAlias = ChatCompletionNamedToolChoice | ChatCompletionAllowedToolsChoice
+
+
+ChatResponseFormat: TypeAlias = ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema
+
+
+class ChatChoiceLogprobs(Struct):
+    content: list[ChatCompletionTokenLogprob] | None | UnsetType = UNSET
+    refusal: list[ChatCompletionTokenLogprob] | None | UnsetType = UNSET
+
+
+class AzureChatContext(Struct):
+    intent: str | None | UnsetType = UNSET
+    citations: list[AzureCitation] | None | UnsetType = UNSET
+
+
+class CompletionUsage(Struct):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: PromptTokensDetails | None | UnsetType = UNSET
+    completion_tokens_details: CompletionTokensDetails | None | UnsetType = UNSET
+
+
+ToolChoiceParam: TypeAlias = ToolChoiceOptions | ToolChoiceObject
+
+
+class ResponseTextParam(Struct, forbid_unknown_fields=True):
+    format: TextResponseFormat | UnsetType = UNSET
+    verbosity: Verbosity | None | UnsetType = UNSET
+
+
+class OutputTextContent(Struct, tag_field="type", tag="output_text"):
+    text: str
+    annotations: list[Annotation] | UnsetType = UNSET
+    logprobs: list[LogProb] | UnsetType = UNSET
+
+
+class ChatCompletionRequestSystemMessage(Struct, tag_field="role", tag="system", forbid_unknown_fields=True):
+    content: ChatTextContent
+    name: str | UnsetType = UNSET
+
+
+class ChatCompletionRequestDeveloperMessage(
+    Struct, tag_field="role", tag="developer", forbid_unknown_fields=True
+):
+    content: ChatTextContent
+    name: str | UnsetType = UNSET
+
+
+Content: TypeAlias = Annotated[list[ChatCompletionRequestUserMessageContentPart], Meta(min_length=1)]
+
+
+class ChatCompletionRequestUserMessage(Struct, tag_field="role", tag="user", forbid_unknown_fields=True):
+    content: str | Content
+    name: str | UnsetType = UNSET
+
+
+Content1: TypeAlias = Annotated[list[ChatCompletionRequestAssistantMessageContentPart], Meta(min_length=1)]
+
+
+class ChatCompletionRequestAssistantMessage(
+    Struct, tag_field="role", tag="assistant", forbid_unknown_fields=True
+):
+    content: str | Content1 | None | UnsetType = UNSET
+    refusal: str | None | UnsetType = UNSET
+    name: str | UnsetType = UNSET
+    audio: dict[str, Any] | None | UnsetType = UNSET
+    tool_calls: list[ChatCompletionMessageToolCall] | UnsetType = UNSET
+    function_call: ChatCompletionFunctionCall | None | UnsetType = UNSET
+
+
+class ChatCompletionRequestToolMessage(Struct, tag_field="role", tag="tool", forbid_unknown_fields=True):
+    content: ChatTextContent
+    tool_call_id: str
+
+
+ChatCompletionToolChoiceOption: TypeAlias = ToolChoiceOptions | ChatCompletionToolChoiceObject
+
+
+class ChatCompletionResponseMessage(Struct):
+    role: Literal["assistant"]
+    content: str | None | UnsetType = UNSET
+    refusal: str | None | UnsetType = UNSET
+    reasoning_content: (
+        Annotated[str, Meta(description="Reasoning text, sent by some Azure deployments.")] | None | UnsetType
+    ) = UNSET
+    tool_calls: list[ChatCompletionResponseToolCall] | None | UnsetType = UNSET
+    function_call: ChatCompletionFunctionCall | None | UnsetType = UNSET
+    annotations: list[dict[str, Any]] | None | UnsetType = UNSET
+    audio: dict[str, Any] | None | UnsetType = UNSET
+    context: AzureChatContext | None | UnsetType = UNSET
+
+
+InputMessageContent: TypeAlias = (
+    InputTextContent
+    | InputImageContent
+    | InputFileContent
+    | InputAudioContent
+    | OutputTextContent
+    | RefusalContent
+)
+
+
+OutputMessageContent: TypeAlias = OutputTextContent | RefusalContent
+
+
+ChatCompletionRequestMessage: TypeAlias = (
+    ChatCompletionRequestSystemMessage
+    | ChatCompletionRequestDeveloperMessage
+    | ChatCompletionRequestUserMessage
+    | ChatCompletionRequestAssistantMessage
+    | ChatCompletionRequestToolMessage
+    | ChatCompletionRequestFunctionMessage
+)
+
+
+class ChatCompletionChoice(Struct):
+    index: int
+    finish_reason: Literal["stop", "length", "tool_calls", "content_filter", "function_call"] | None
+    message: ChatCompletionResponseMessage
+    logprobs: ChatChoiceLogprobs | None | UnsetType = UNSET
+    content_filter_results: dict[str, Any] | UnsetType = UNSET
+
+
+class InputMessage(Struct, tag_field="type", tag="message", forbid_unknown_fields=True):
+    role: Literal["user", "assistant", "system", "developer"]
+    content: str | list[InputMessageContent]
+    id: str | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
+    phase: Literal["commentary", "final_answer"] | None | UnsetType = UNSET
+
+
+class OutputMessage(Struct, tag_field="type", tag="message"):
+    id: str
+    role: Literal["assistant"]
+    content: list[OutputMessageContent]
+    status: Literal["in_progress", "completed", "incomplete"]
+
+
+class CreateChatCompletionRequest(Struct, forbid_unknown_fields=True):
+    messages: Annotated[list[ChatCompletionRequestMessage], Meta(min_length=1)]
+    model: str | UnsetType = UNSET
+    frequency_penalty: Annotated[float, Meta(ge=-2.0, le=2.0)] | None | UnsetType = UNSET
+    presence_penalty: Annotated[float, Meta(ge=-2.0, le=2.0)] | None | UnsetType = UNSET
+    logit_bias: dict[str, Any] | None | UnsetType = UNSET
+    logprobs: bool | None | UnsetType = UNSET
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None | UnsetType = UNSET
+    max_tokens: int | None | UnsetType = UNSET
+    max_completion_tokens: int | None | UnsetType = UNSET
+    n: Annotated[int, Meta(ge=1, le=128)] | None | UnsetType = UNSET
+    modalities: list[Literal["text", "audio"]] | None | UnsetType = UNSET
+    audio: dict[str, Any] | None | UnsetType = UNSET
+    prediction: dict[str, Any] | None | UnsetType = UNSET
+    seed: int | None | UnsetType = UNSET
+    service_tier: ServiceTier | None | UnsetType = UNSET
+    stop: str | Stop | None | UnsetType = UNSET
+    store: bool | None | UnsetType = UNSET
+    metadata: Metadata | None | UnsetType = UNSET
+    stream: bool | None | UnsetType = UNSET
+    stream_options: ChatCompletionStreamOptions | None | UnsetType = UNSET
+    temperature: Annotated[float, Meta(ge=0.0, le=2.0)] | None | UnsetType = UNSET
+    top_p: Annotated[float, Meta(ge=0.0, le=1.0)] | None | UnsetType = UNSET
+    tools: list[ChatCompletionTool] | UnsetType = UNSET
+    tool_choice: ChatCompletionToolChoiceOption | UnsetType = UNSET
+    parallel_tool_calls: bool | UnsetType = UNSET
+    user: str | UnsetType = UNSET
+    safety_identifier: str | UnsetType = UNSET
+    prompt_cache_key: str | UnsetType = UNSET
+    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
+    prompt_cache_options: dict[str, Any] | UnsetType = UNSET
+    reasoning_effort: ReasoningEffort | None | UnsetType = UNSET
+    verbosity: Verbosity | None | UnsetType = UNSET
+    response_format: ChatResponseFormat | UnsetType = UNSET
+    web_search_options: dict[str, Any] | UnsetType = UNSET
+    moderation: dict[str, Any] | None | UnsetType = UNSET
+    function_call: Literal["none", "auto"] | ChatCompletionFunctionCallOption | UnsetType = UNSET
+    functions: Annotated[list[ChatCompletionFunctions], Meta(max_length=128, min_length=1)] | UnsetType = (
+        UNSET
+    )
+    data_sources: (
+        Annotated[
+            list[dict[str, Any]],
+            Meta(description='Azure OpenAI "On Your Data" sources, passed to Azure as sent.'),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class CreateChatCompletionResponse(Struct):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatCompletionChoice]
+    system_fingerprint: str | None | UnsetType = UNSET
+    service_tier: str | None | UnsetType = UNSET
+    usage: CompletionUsage | None | UnsetType = UNSET
+    prompt_filter_results: list[dict[str, Any]] | UnsetType = UNSET
+
+
+InputItem: TypeAlias = Annotated[
+    InputMessage
+    | FunctionCallItem
+    | FunctionCallOutputItem
+    | ReasoningInputItem
+    | ItemReference
+    | HostedItemFileSearchCall
+    | HostedItemComputerCall
+    | HostedItemComputerCallOutput
+    | HostedItemWebSearchCall
+    | HostedItemToolSearchCall
+    | HostedItemToolSearchOutput
+    | HostedItemAdditionalTools
+    | HostedItemCompaction
+    | HostedItemCompactionTrigger
+    | HostedItemImageGenerationCall
+    | HostedItemCodeInterpreterCall
+    | HostedItemLocalShellCall
+    | HostedItemLocalShellCallOutput
+    | HostedItemShellCall
+    | HostedItemShellCallOutput
+    | HostedItemApplyPatchCall
+    | HostedItemApplyPatchCallOutput
+    | HostedItemMcpListTools
+    | HostedItemMcpApprovalRequest
+    | HostedItemMcpApprovalResponse
+    | HostedItemMcpCall
+    | HostedItemCustomToolCall
+    | HostedItemCustomToolCallOutput
+    | HostedItemProgram
+    | HostedItemProgramOutput,
+    Meta(
+        description="One input item, told apart by `type`. Before decoding, the gateway gives an item without `type`\nthe type `message` when it has a `role`, and `item_reference` otherwise (as the official API does).\n"
+    ),
+]
+
+
+OutputItem: TypeAlias = OutputMessage | FunctionToolCall | ReasoningItem
+
+
+InputParam: TypeAlias = Annotated[str | list[InputItem], Meta(description="Text, or a list of input items.")]
+
+
+class Response(Struct):
+    id: str
+    object: Literal["response"]
+    created_at: int
+    completed_at: int | None
+    status: Literal["completed", "failed", "in_progress", "cancelled", "queued", "incomplete"]
+    incomplete_details: IncompleteDetails | None
+    error: ResponseError | None
+    model: str
+    previous_response_id: str | None
+    instructions: str | None
+    output: list[OutputItem]
+    tools: list[Tool]
+    tool_choice: ToolChoiceParam
+    truncation: Literal["auto", "disabled"]
+    parallel_tool_calls: bool
+    text: ResponseTextParam
+    top_p: float
+    presence_penalty: float
+    frequency_penalty: float
+    top_logprobs: int
+    temperature: float
+    reasoning: Reasoning | None
+    usage: ResponseUsage | None
+    max_output_tokens: int | None
+    max_tool_calls: int | None
+    store: bool
+    background: bool
+    service_tier: str
+    metadata: Metadata
+    safety_identifier: str | None
+    prompt_cache_key: str | None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
+    user: str | UnsetType = UNSET
+    include: list[IncludeEnum] | None | UnsetType = UNSET
+
+
+class CreateResponse(Struct, forbid_unknown_fields=True):
+    model: str | UnsetType = UNSET
+    input: InputParam | UnsetType = UNSET
+    instructions: str | None | UnsetType = UNSET
+    tools: list[Tool] | UnsetType = UNSET
+    tool_choice: ToolChoiceParam | UnsetType = UNSET
+    parallel_tool_calls: bool | None | UnsetType = UNSET
+    max_output_tokens: int | None | UnsetType = UNSET
+    max_tool_calls: int | None | UnsetType = UNSET
+    temperature: Annotated[float, Meta(ge=0.0, le=2.0)] | None | UnsetType = UNSET
+    top_p: Annotated[float, Meta(ge=0.0, le=1.0)] | None | UnsetType = UNSET
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None | UnsetType = UNSET
+    text: ResponseTextParam | UnsetType = UNSET
+    reasoning: Reasoning | None | UnsetType = UNSET
+    include: list[IncludeEnum] | None | UnsetType = UNSET
+    metadata: Metadata | None | UnsetType = UNSET
+    store: bool | None | UnsetType = UNSET
+    background: bool | None | UnsetType = UNSET
+    stream: bool | None | UnsetType = UNSET
+    stream_options: ResponseStreamOptions | None | UnsetType = UNSET
+    user: str | UnsetType = UNSET
+    safety_identifier: Annotated[str, Meta(max_length=64)] | None | UnsetType = UNSET
+    prompt_cache_key: str | None | UnsetType = UNSET
+    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
+    prompt_cache_options: PromptCacheOptionsParam | UnsetType = UNSET
+    service_tier: ServiceTier | None | UnsetType = UNSET
+    truncation: Literal["auto", "disabled"] | None | UnsetType = UNSET
+    previous_response_id: str | None | UnsetType = UNSET
+    conversation: str | ConversationParam | None | UnsetType = UNSET
+    prompt: Prompt | None | UnsetType = UNSET
+    moderation: ModerationParam | None | UnsetType = UNSET
+    context_management: Annotated[list[ContextManagementParam], Meta(min_length=1)] | None | UnsetType = UNSET
