@@ -1,0 +1,323 @@
+"""Gateway settings: layered with Dynaconf, validated once at startup into a frozen msgspec Struct.
+
+Layers, lowest to highest precedence:
+
+1. ``settings.toml``   committed defaults (no credentials, no deployment, no api-version)
+2. ``.secrets.toml``   gitignored; endpoint, key, deployment, api-version
+3. ``GATEWAY_*``       environment variables
+4. overrides           a mapping passed in by the caller (the CLI's flags)
+
+Why validate eagerly into a typed Struct: a misconfigured gateway should refuse to start with one line that
+says exactly what to set and where, instead of failing on the first request with an opaque upstream 404.
+Why a ``Secret`` wrapper for the API key: ``repr(settings)`` ends up in logs, tracebacks and test output, and
+the key must never appear there.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
+
+import msgspec
+from dynaconf import Dynaconf  # type: ignore[attr-defined]
+from dynaconf.loaders import env_loader, toml_loader
+
+__all__ = [
+    "DEFAULT_API_VERSION_EXAMPLE",
+    "ENVVAR_PREFIX",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]
+
+ENVVAR_PREFIX: Final = "GATEWAY"
+DEFAULT_API_VERSION_EXAMPLE: Final = "2024-10-21"
+API_VERSION_KEY: Final = "api-version"
+
+# The two files, in precedence order. Only these exact paths are read (see _read_files for why).
+SETTINGS_FILES: Final = ("settings.toml", ".secrets.toml")
+
+
+class SettingsError(Exception):
+    """A missing or invalid setting. ``str(exc)`` is one line, fit to print as ``error: <message>``."""
+
+
+class Secret:
+    """A string that refuses to show itself in ``repr``/``str``; call ``get_secret_value()`` to use it.
+
+    Deliberately not a ``str`` subclass: an accidental f-string or ``%s`` must not leak the key either.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'**********'"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Validated gateway configuration; field names follow NeMo Gym's ``azure_openai_model`` config."""
+
+    openai_base_url: str
+    """Azure endpoint, e.g. ``https://my-resource.openai.azure.com`` (may carry a path)."""
+    openai_api_key: Secret
+    openai_model: str
+    """The Azure *deployment* name; it replaces whatever ``model`` a client sends."""
+    default_query: dict[str, str]
+    """Query parameters sent on every upstream call; always contains ``api-version``."""
+    num_concurrent_requests: Annotated[int, msgspec.Meta(ge=1)] = 8
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    connect_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    read_timeout: Annotated[float, msgspec.Meta(gt=0)] = 600.0
+
+    @property
+    def api_version(self) -> str:
+        return self.default_query[API_VERSION_KEY]
+
+
+class _Field(msgspec.Struct, frozen=True):
+    """How to tell a user to fix one setting: where it lives, its env var, its flag, an example."""
+
+    file_key: str
+    env: str
+    example: str
+    flag: str | None = None
+    expected: str = "a string"
+
+
+_FIELDS: Final[dict[str, _Field]] = {
+    "openai_base_url": _Field(
+        "openai_base_url", "GATEWAY_OPENAI_BASE_URL", "https://my-resource.openai.azure.com",
+        expected="an http(s) URL",
+    ),
+    "openai_api_key": _Field("openai_api_key", "GATEWAY_OPENAI_API_KEY", "<your Azure key>"),
+    "openai_model": _Field("openai_model", "GATEWAY_OPENAI_MODEL", "gpt-4o-mini"),
+    "api-version": _Field(
+        'default_query."api-version"', "GATEWAY_API_VERSION", DEFAULT_API_VERSION_EXAMPLE,
+        flag="--api-version",
+    ),
+    "default_query": _Field(
+        "[default_query]", "GATEWAY_DEFAULT_QUERY", '{"api-version" = "2024-10-21"}',
+        expected="a table of query parameters",
+    ),
+    "num_concurrent_requests": _Field(
+        "num_concurrent_requests", "GATEWAY_NUM_CONCURRENT_REQUESTS", "8", expected="an integer >= 1"
+    ),
+    "host": _Field("host", "GATEWAY_HOST", "127.0.0.1", flag="--host"),
+    "port": _Field("port", "GATEWAY_PORT", "8000", flag="--port", expected="an integer from 1 to 65535"),
+    "connect_timeout": _Field(
+        "connect_timeout", "GATEWAY_CONNECT_TIMEOUT", "5.0", expected="a number of seconds > 0"
+    ),
+    "read_timeout": _Field(
+        "read_timeout", "GATEWAY_READ_TIMEOUT", "600.0", expected="a number of seconds > 0"
+    ),
+}
+
+# Settings that are plain strings. Dynaconf parses every environment value as TOML, which silently turns
+# GATEWAY_API_VERSION=2024-10-21 into a date and a numeric key or deployment name into an int; for these we
+# take the environment's raw text instead, exactly as the user wrote it.
+_RAW_STRING_ENV: Final = {
+    "openai_base_url": "GATEWAY_OPENAI_BASE_URL",
+    "openai_api_key": "GATEWAY_OPENAI_API_KEY",
+    "openai_model": "GATEWAY_OPENAI_MODEL",
+    "host": "GATEWAY_HOST",
+}
+
+# Required settings, in the order they are reported. api-version comes first: it is the Azure-specific one
+# people forget, and NeMo Gym users are used to being asked for it explicitly.
+_REQUIRED: Final = ("api-version", "openai_base_url", "openai_api_key", "openai_model")
+
+
+def _where(name: str) -> str:
+    f = _FIELDS[name]
+    where = f"set {f.file_key} in settings.toml or .secrets.toml, or the environment variable {f.env}"
+    if f.flag:
+        where += f", or pass {f.flag}"
+    return f"{where} (for example {f.example})"
+
+
+def _missing(name: str) -> SettingsError:
+    return SettingsError(f"{name} is not set: {_where(name)}")
+
+
+def _invalid(name: str, value: Any, reason: str | None = None) -> SettingsError:
+    f = _FIELDS[name]
+    # Never echo the key, not even a wrong one: it may be a real key pasted into the wrong place.
+    shown = "" if name == "openai_api_key" else f"got {value!r}, "
+    return SettingsError(f"{name} is invalid ({shown}expected {reason or f.expected}): {_where(name)}")
+
+
+def _new_dynaconf(root: Path) -> Any:
+    """A Dynaconf instance that reads nothing on its own.
+
+    Dynaconf's defaults are generous: relative ``settings_files`` are searched for in the script's and the
+    working directory's parents (and their ``config/`` folders), ``settings.local.toml`` is loaded next to
+    every file, ``DYNACONF_*`` variables are always merged, and ``*_FOR_DYNACONF`` variables can add
+    includes, secrets or a ``.env``. A gateway holding an API key should not be configured by a stray file
+    three directories up, so every one of those is switched off here and the layers are loaded explicitly.
+    """
+    return Dynaconf(
+        settings_files=[],
+        root_path=str(root),
+        envvar_prefix=ENVVAR_PREFIX,
+        environments=False,
+        load_dotenv=False,
+        merge_enabled=True,  # so [default_query] in settings.toml and .secrets.toml combine
+        loaders=[],
+        core_loaders=[],
+        includes=[],
+        preload=[],
+        secrets=None,
+    )
+
+
+def _read_layers(root: Path) -> dict[str, Any]:
+    """Files, then ``GATEWAY_*`` variables, merged by Dynaconf; returns lower-cased top-level keys."""
+    dyn = _new_dynaconf(root)
+    for name in SETTINGS_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            toml_loader.load(dyn, filename=str(path.resolve()), silent=False)
+        except Exception as exc:  # tomllib / Dynaconf errors; keep the CLI's one-line contract
+            detail = " ".join(str(exc).split())
+            raise SettingsError(f"cannot read {path}: {detail}") from None
+    env_loader.load_from_env(dyn, ENVVAR_PREFIX, identifier="env_global")
+    data = {str(k).lower(): v for k, v in dyn.as_dict().items()}
+    for key, env in _RAW_STRING_ENV.items():
+        if env in os.environ:
+            data[key] = os.environ[env]
+    # The api-version shorthand; raw for the same reason (a TOML date would be re-rendered differently).
+    data.pop("api_version", None)
+    if "GATEWAY_API_VERSION" in os.environ:
+        data["api_version"] = os.environ["GATEWAY_API_VERSION"]
+    return data
+
+
+def _query_value(key: str, value: Any) -> str:
+    """Render one default_query value as the text that goes on the wire."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, _dt.date | _dt.datetime | _dt.time):
+        # An unquoted TOML date (api-version = 2024-10-21) is what the user meant as text.
+        return value.isoformat()
+    if isinstance(value, str | int | float):
+        return str(value)
+    name = "api-version" if key == API_VERSION_KEY else "default_query"
+    raise _invalid(name, value, "a string" if name == "api-version" else "string values")
+
+
+def _normalise_query(raw: Any, api_version: Any) -> dict[str, str]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise _invalid("default_query", raw)
+    query = {str(k): _query_value(str(k), v) for k, v in raw.items()}
+    if api_version is not None:
+        query[API_VERSION_KEY] = _query_value(API_VERSION_KEY, api_version)
+    return query
+
+
+_PATH_RE = re.compile(r"at `\$\.(\w+)")
+
+
+def _check_base_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _invalid("openai_base_url", url)
+    if parts.query or parts.fragment:
+        raise _invalid("openai_base_url", url, "an http(s) URL without ?query or #fragment")
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    root: Path | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read every layer, validate, and return ``Settings``; raise ``SettingsError`` with one line otherwise.
+
+    ``overrides`` takes any ``Settings`` field name plus ``api_version`` (shorthand for
+    ``default_query["api-version"]``); ``None`` values are ignored so argparse results can be passed as is.
+    ``root`` is the directory holding ``settings.toml``/``.secrets.toml`` (default: the working directory).
+    ``defaults`` is a layer *below* settings.toml, for modes that can fill gaps but must not hide the user's
+    choices (``serve --emulator`` supplies a deployment and an api-version this way).
+    """
+    data = dict(defaults or {})
+    layers = _read_layers(Path.cwd() if root is None else Path(root))
+    if isinstance(data.get("default_query"), Mapping) and isinstance(layers.get("default_query"), Mapping):
+        layers["default_query"] = {**data["default_query"], **layers["default_query"]}
+    data.update(layers)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key == "default_query" and isinstance(value, Mapping):
+            data["default_query"] = {**(data.get("default_query") or {}), **value}
+        else:
+            data[key] = value
+
+    data["default_query"] = _normalise_query(data.get("default_query"), data.pop("api_version", None))
+
+    for name in _REQUIRED:
+        value = data["default_query"].get(API_VERSION_KEY) if name == "api-version" else data.get(name)
+        if isinstance(value, Secret):
+            value = value.get_secret_value()
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise _missing(name)
+
+    fields = set(Settings.__struct_fields__)
+    candidate = {k: v for k, v in data.items() if k in fields}
+    try:
+        settings = msgspec.convert(
+            candidate,
+            Settings,
+            strict=False,  # "8080" from a quoted TOML value is fine; "abc" is still rejected
+            dec_hook=_dec_hook,
+        )
+    except msgspec.ValidationError as exc:
+        match = _PATH_RE.search(str(exc))
+        if match and match.group(1) in _FIELDS:
+            raise _invalid(match.group(1), candidate.get(match.group(1))) from None
+        raise SettingsError(f"invalid settings: {exc}") from None
+    _check_base_url(settings.openai_base_url)
+    if settings.openai_model.strip(".") == "":
+        # "." and ".." survive percent-encoding and would be resolved away as path segments (the SDK
+        # refuses them too), silently calling a different URL.
+        raise _invalid("openai_model", settings.openai_model, "a deployment name, not a dot-segment")
+    return settings
+
+
+def _dec_hook(type_: type, obj: Any) -> Any:
+    if type_ is Secret:
+        if isinstance(obj, Secret):
+            return obj
+        if isinstance(obj, str):
+            return Secret(obj)
+        # msgspec turns this into a ValidationError with the field path; the value itself is never shown.
+        raise TypeError("expected a string")
+    raise NotImplementedError(type_)
