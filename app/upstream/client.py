@@ -1,0 +1,154 @@
+"""Azure OpenAI Chat Completions over one shared ``httpx.AsyncClient``.
+
+Why not the ``openai`` SDK: the gateway already has the request as JSON bytes and the caller wants the reply
+as bytes to decode once with msgspec; the SDK would parse into pydantic models and re-serialise both ways,
+and its hidden retries would hold a concurrency slot for minutes. What we keep from the SDK is its URL
+scheme and auth header, reproduced exactly (``tests/test_upstream.py`` compares against the SDK itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from urllib.parse import quote
+
+import httpx
+
+from app.config import Settings
+
+__all__ = [
+    "AzureChatClient",
+    "UpstreamError",
+    "UpstreamResponse",
+    "UpstreamUnavailable",
+    "chat_completions_url",
+]
+
+
+class UpstreamError(Exception):
+    """Base class for failures talking to Azure. Messages never contain the API key."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """Azure could not be reached or did not answer in time (no HTTP status to pass on).
+
+    ``timeout`` lets the caller choose 504 over 502.
+    """
+
+    def __init__(self, message: str, *, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    """Azure's reply as received: any status (4xx/5xx included), headers, and the raw body bytes."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+def _quote_segment(value: str) -> str:
+    # Same safe set as openai._utils._path._quote_path_segment_part (RFC 3986 pchar minus "/").
+    return quote(value, safe="!$&'()*+,;=:@")
+
+
+def chat_completions_url(base_url: str, deployment: str, query: Mapping[str, str]) -> httpx.URL:
+    """Build the URL exactly as ``openai.AzureOpenAI(azure_endpoint=base_url)`` does for chat completions.
+
+    The SDK's steps (openai/lib/azure.py): base = ``azure_endpoint.rstrip("/") + "/openai"`` - appended even
+    when the endpoint already ends in ``/openai``, so we do not second-guess that either - then, unless the
+    base path already contains ``/deployments``, ``/deployments/{model}`` is inserted before
+    ``/chat/completions``, with the deployment percent-encoded as a single path segment. Every
+    ``default_query`` entry (api-version included) becomes a query parameter.
+    """
+    base = httpx.URL(base_url.rstrip("/") + "/openai/")
+    path = "chat/completions"
+    if "/deployments" not in base.path:
+        path = f"deployments/{_quote_segment(deployment)}/{path}"
+    return base.copy_with(raw_path=base.raw_path + path.encode("ascii")).copy_merge_params(dict(query))
+
+
+class AzureChatClient:
+    """One per app: owns the connection pool and the concurrency limit for every upstream call.
+
+    Both gateway routes go through ``post_chat``, so ``num_concurrent_requests`` bounds the total load on
+    the Azure deployment (NeMo Gym only limited /v1/responses). Later additions slot in at ``_slot`` (a
+    ``stream_chat`` holds the slot until the stream is drained) and ``_send`` (retries with backoff).
+    """
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        n = settings.num_concurrent_requests
+        self.url = chat_completions_url(
+            settings.openai_base_url, settings.openai_model, settings.default_query
+        )
+        self._semaphore = asyncio.Semaphore(n)
+        self._client = httpx.AsyncClient(
+            headers={
+                "api-key": settings.openai_api_key.get_secret_value(),
+                "content-type": "application/json",
+                "accept": "application/json",
+            },
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                # Uploading a long conversation is bounded like reading the reply, not like a TCP handshake.
+                write=settings.read_timeout,
+                # The semaphore keeps in-flight calls <= pool size, so waiting for a pooled connection should
+                # not happen; if it does, fail as fast as a connect would.
+                pool=settings.connect_timeout,
+            ),
+            limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+            transport=transport,
+            # Azure never redirects chat completions; following one could forward the api-key elsewhere.
+            follow_redirects=False,
+            # HTTPS_PROXY / SSL_CERT_FILE are honoured: corporate egress to Azure often needs them.
+            trust_env=True,
+        )
+        self._host = self.url.host
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """Hold one of the ``num_concurrent_requests`` upstream slots."""
+        async with self._semaphore:
+            yield
+
+    async def _send(self, body: bytes) -> httpx.Response:
+        """One attempt, body fully read. The place to add retries (inside the slot, or the pool starves)."""
+        return await self._client.post(self.url, content=body)
+
+    async def post_chat(self, body: bytes) -> UpstreamResponse:
+        """POST a Chat Completions request body (JSON bytes) and return Azure's reply untouched.
+
+        Raises ``UpstreamUnavailable`` when no HTTP response arrived (connect failure, timeout, dropped
+        connection). HTTP errors from Azure are returned, not raised: the route decides how to map them.
+        """
+        async with self._slot():
+            try:
+                response = await self._send(body)
+            except httpx.TimeoutException as exc:
+                phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
+                raise UpstreamUnavailable(
+                    f"Azure OpenAI at {self._host} timed out ({phase} timeout)", timeout=True
+                ) from None
+            except httpx.TransportError as exc:
+                # str(exc) of a transport error names the socket problem, never request headers.
+                raise UpstreamUnavailable(
+                    f"Azure OpenAI at {self._host} is unreachable: {type(exc).__name__}: {exc}"
+                ) from None
+        return UpstreamResponse(status=response.status_code, headers=response.headers, body=response.content)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> AzureChatClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
