@@ -1,0 +1,7 @@
+"""``python -m app`` is the same command as the installed ``azure-openai-gateway`` script."""
+
+import sys
+
+from app.cli import main
+
+sys.exit(main())

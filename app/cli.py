@@ -1,0 +1,196 @@
+"""Command line: ``serve`` the gateway (optionally against an in-process Azure emulator) or run the emulator.
+
+Why one process for ``serve --emulator``: a developer gets a working ``/v1`` endpoint with one command and
+no Azure account, and both servers stop together on Ctrl-C. The emulator starts first so the gateway never
+sees a refused connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from app.config import DEFAULT_API_VERSION_EXAMPLE, Settings, SettingsError, load_settings
+
+EMULATOR_DEFAULT_PORT = 8001
+EMULATOR_DEFAULT_DEPLOYMENT = "gpt-4o-mini"
+LOOPBACK = "127.0.0.1"
+
+
+def _port(text: str) -> int:
+    """argparse type: reject 'abc' and 70000 with a usage error instead of a uvicorn traceback."""
+    problem = f"invalid port {text!r}: expected an integer from 1 to 65535"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(problem) from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="azure-openai-gateway",
+        description=(
+            "OpenAI-compatible gateway: POST /v1/responses and /v1/chat/completions, served by an "
+            "Azure OpenAI Chat Completions deployment."
+        ),
+        epilog=(
+            "Settings come from settings.toml < .secrets.toml (both in the working directory) < GATEWAY_* "
+            "environment variables < flags. Required: openai_base_url, openai_api_key, openai_model and "
+            'default_query."api-version" (GATEWAY_OPENAI_BASE_URL, GATEWAY_OPENAI_API_KEY, '
+            "GATEWAY_OPENAI_MODEL, GATEWAY_API_VERSION). See .secrets.toml.example."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the gateway",
+        description="Run the gateway in front of Azure OpenAI (or, with --emulator, a local fake of it).",
+    )
+    serve.add_argument("--host", help="interface to listen on (default: settings 'host', 127.0.0.1)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default: settings 'port', 8000)")
+    serve.add_argument(
+        "--api-version",
+        metavar="V",
+        help=f"Azure api-version query parameter, e.g. {DEFAULT_API_VERSION_EXAMPLE} "
+        '(beats GATEWAY_API_VERSION and default_query."api-version")',
+    )
+    serve.add_argument(
+        "--emulator",
+        action="store_true",
+        help="start the built-in Azure emulator on a free loopback port and send all traffic there "
+        "(no Azure account needed; replies are canned, not real model output)",
+    )
+
+    emulator = commands.add_parser(
+        "emulator",
+        help="run only the Azure OpenAI emulator",
+        description="Run the Azure OpenAI Chat Completions emulator on its own (for SDK or gateway tests).",
+    )
+    emulator.add_argument("--host", default=LOOPBACK, help=f"interface to listen on (default: {LOOPBACK})")
+    emulator.add_argument(
+        "--port", type=_port, default=EMULATOR_DEFAULT_PORT, help=f"port (default: {EMULATOR_DEFAULT_PORT})"
+    )
+    emulator.add_argument(
+        "--deployment",
+        action="append",
+        metavar="NAME",
+        help=f"deployment name to serve; repeatable (default: {EMULATOR_DEFAULT_DEPLOYMENT})",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "emulator":
+            return _run_emulator(args)
+        return _serve(args)
+    except SettingsError as exc:
+        # The message already says what to set and where; a traceback would only bury it.
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        # uvicorn re-raises the SIGINT it captured once it has shut down cleanly.
+        return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {"host": args.host, "port": args.port, "api_version": args.api_version}
+    if not args.emulator:
+        settings = load_settings(overrides)
+        gateway_url = _url(settings.host, settings.port)
+        _banner(f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}")
+        return _run(_serve_gateway(settings))
+
+    from app.emulator import EmulatorConfig
+
+    # Bind the emulator's socket now and hand it to uvicorn: no window in which another process could take
+    # the "free" port between choosing it and listening on it.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((LOOPBACK, 0))
+    emulator_url = _url(LOOPBACK, sock.getsockname()[1])
+    config = EmulatorConfig()
+    settings = load_settings(
+        {**overrides, "openai_base_url": emulator_url, "openai_api_key": config.api_key},
+        # Below the files and the environment: a configured deployment/api-version is still used, so the
+        # emulator can stand in for a real Azure setup without editing it.
+        defaults={
+            "openai_model": EMULATOR_DEFAULT_DEPLOYMENT,
+            "default_query": {"api-version": DEFAULT_API_VERSION_EXAMPLE},
+        },
+    )
+    config = EmulatorConfig(api_key=config.api_key, deployments=(settings.openai_model,))
+    _banner(
+        f"Azure EMULATOR on {emulator_url} (not real Azure) — gateway on "
+        f"{_url(settings.host, settings.port)}/v1 (deployment {settings.openai_model!r}, "
+        f"api-version {settings.api_version})"
+    )
+    return _run(_serve_gateway(settings, emulator=(config, sock)))
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.emulator import EmulatorConfig, create_emulator_app
+
+    config = EmulatorConfig(deployments=tuple(args.deployment or (EMULATOR_DEFAULT_DEPLOYMENT,)))
+    _banner(
+        f"Azure EMULATOR (not real Azure) on {_url(args.host, args.port)} — api key {config.api_key!r}, "
+        f"deployments {', '.join(config.deployments)}"
+    )
+    server = uvicorn.Server(uvicorn.Config(create_emulator_app(config), host=args.host, port=args.port))
+    return _run(server.serve())
+
+
+async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket] | None = None) -> None:
+    """Run the gateway; with ``emulator``, run that first on the same event loop and stop it last."""
+    import uvicorn
+
+    from app.factory import create_app
+
+    emulator_server: uvicorn.Server | None = None
+    emulator_task: asyncio.Task[None] | None = None
+    if emulator is not None:
+        from app.emulator import create_emulator_app
+
+        config, sock = emulator
+        emulator_server = uvicorn.Server(
+            uvicorn.Config(create_emulator_app(config), log_level="warning", lifespan="on", access_log=False)
+        )
+        emulator_task = asyncio.create_task(emulator_server.serve(sockets=[sock]))
+        while not emulator_server.started:
+            if emulator_task.done():
+                await emulator_task  # surfaces the startup error
+                raise RuntimeError("the Azure emulator exited during startup")
+            await asyncio.sleep(0.01)
+
+    gateway = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host, port=settings.port))
+    try:
+        await gateway.serve()
+    finally:
+        if emulator_server is not None and emulator_task is not None:
+            emulator_server.should_exit = True
+            await emulator_task
+
+
+def _run(coro: Any) -> int:
+    asyncio.run(coro)
+    return 0
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _banner(text: str) -> None:
+    # stderr, so it lands next to uvicorn's own startup lines and never in piped stdout.
+    print(text, file=sys.stderr, flush=True)
