@@ -59,10 +59,6 @@ class InputAudio(Struct, forbid_unknown_fields=True):
     format: Literal["mp3", "wav"]
 
 
-class InputAudioContent(Struct, tag_field="type", tag="input_audio", forbid_unknown_fields=True):
-    input_audio: InputAudio
-
-
 class FunctionCallItem(Struct, tag_field="type", tag="function_call", forbid_unknown_fields=True):
     call_id: str
     name: str
@@ -407,14 +403,6 @@ class OutputTokensDetails(Struct):
     reasoning_tokens: int
 
 
-class ResponseUsage(Struct):
-    input_tokens: int
-    input_tokens_details: InputTokensDetails
-    output_tokens: int
-    output_tokens_details: OutputTokensDetails
-    total_tokens: int
-
-
 class RefusalContent(Struct, tag_field="type", tag="refusal"):
     refusal: str
 
@@ -473,38 +461,20 @@ class ChatCompletionRequestMessageContentPartRefusal(
     refusal: str
 
 
-class ImageUrl(Struct, forbid_unknown_fields=True):
+class ChatImageUrl(Struct, forbid_unknown_fields=True):
     url: str
     detail: Literal["auto", "low", "high"] | UnsetType = UNSET
 
 
-class ChatCompletionRequestMessageContentPartImage(
-    Struct, tag_field="type", tag="image_url", forbid_unknown_fields=True
-):
-    image_url: ImageUrl
-
-
-class InputAudio1(Struct, forbid_unknown_fields=True):
+class ChatInputAudio(Struct, forbid_unknown_fields=True):
     data: str
     format: Literal["wav", "mp3"]
 
 
-class ChatCompletionRequestMessageContentPartAudio(
-    Struct, tag_field="type", tag="input_audio", forbid_unknown_fields=True
-):
-    input_audio: InputAudio1
-
-
-class File(Struct, forbid_unknown_fields=True):
+class ChatFile(Struct, forbid_unknown_fields=True):
     filename: str | UnsetType = UNSET
     file_data: str | UnsetType = UNSET
     file_id: str | UnsetType = UNSET
-
-
-class ChatCompletionRequestMessageContentPartFile(
-    Struct, tag_field="type", tag="file", forbid_unknown_fields=True
-):
-    file: File
 
 
 class ChatCompletionFunctionCall(Struct, forbid_unknown_fields=True):
@@ -533,15 +503,9 @@ class ChatCompletionNamedToolChoice(Struct, tag_field="type", tag="function", fo
     function: ChatCompletionFunctionCallOption
 
 
-class AllowedTools(Struct, forbid_unknown_fields=True):
+class ChatAllowedTools(Struct, forbid_unknown_fields=True):
     mode: Literal["auto", "required"]
     tools: list[dict[str, Any]]
-
-
-class ChatCompletionAllowedToolsChoice(
-    Struct, tag_field="type", tag="allowed_tools", forbid_unknown_fields=True
-):
-    allowed_tools: AllowedTools
 
 
 class ResponseFormatText(Struct, tag_field="type", tag="text", forbid_unknown_fields=True):
@@ -552,15 +516,11 @@ class ResponseFormatJsonObject(Struct, tag_field="type", tag="json_object", forb
     pass
 
 
-class JsonSchema(Struct, forbid_unknown_fields=True):
+class ChatJsonSchema(Struct, forbid_unknown_fields=True):
     name: str
     description: str | UnsetType = UNSET
     schema: dict[str, Any] | UnsetType = UNSET
     strict: bool | None | UnsetType = UNSET
-
-
-class ResponseFormatJsonSchema(Struct, tag_field="type", tag="json_schema", forbid_unknown_fields=True):
-    json_schema: JsonSchema
 
 
 class ChatCompletionStreamOptions(Struct, forbid_unknown_fields=True):
@@ -605,6 +565,10 @@ class CompletionTokensDetails(Struct):
     audio_tokens: int | None | UnsetType = UNSET
     accepted_prediction_tokens: int | None | UnsetType = UNSET
     rejected_prediction_tokens: int | None | UnsetType = UNSET
+
+
+class InputAudioContent(Struct, tag_field="type", tag="input_audio", forbid_unknown_fields=True):
+    input_audio: InputAudio
 
 
 class FunctionCallOutputItem(
@@ -671,6 +635,14 @@ ToolChoiceObject: TypeAlias = (
 TextResponseFormat: TypeAlias = TextFormatText | TextFormatJsonSchema | TextFormatJsonObject
 
 
+class ResponseUsage(Struct):
+    input_tokens: int
+    input_tokens_details: InputTokensDetails
+    output_tokens: int
+    output_tokens_details: OutputTokensDetails
+    total_tokens: int
+
+
 Annotation: TypeAlias = UrlCitation
 
 
@@ -689,23 +661,32 @@ class ReasoningItem(Struct, tag_field="type", tag="reasoning"):
     status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
 
 
-ChatTextContent1: TypeAlias = Annotated[list[ChatCompletionRequestMessageContentPartText], Meta(min_length=1)]
-
-
-ChatTextContent: TypeAlias = str | ChatTextContent1
-
-
-ChatCompletionRequestUserMessageContentPart: TypeAlias = (
-    ChatCompletionRequestMessageContentPartText
-    | ChatCompletionRequestMessageContentPartImage
-    | ChatCompletionRequestMessageContentPartAudio
-    | ChatCompletionRequestMessageContentPartFile
-)
+ChatTextContentList: TypeAlias = Annotated[
+    list[ChatCompletionRequestMessageContentPartText], Meta(min_length=1)
+]
 
 
 ChatCompletionRequestAssistantMessageContentPart: TypeAlias = (
     ChatCompletionRequestMessageContentPartText | ChatCompletionRequestMessageContentPartRefusal
 )
+
+
+class ChatCompletionRequestMessageContentPartImage(
+    Struct, tag_field="type", tag="image_url", forbid_unknown_fields=True
+):
+    image_url: ChatImageUrl
+
+
+class ChatCompletionRequestMessageContentPartAudio(
+    Struct, tag_field="type", tag="input_audio", forbid_unknown_fields=True
+):
+    input_audio: ChatInputAudio
+
+
+class ChatCompletionRequestMessageContentPartFile(
+    Struct, tag_field="type", tag="file", forbid_unknown_fields=True
+):
+    file: ChatFile
 
 
 class ChatCompletionMessageToolCall(Struct, forbid_unknown_fields=True):
@@ -719,10 +700,14 @@ class ChatCompletionTool(Struct, forbid_unknown_fields=True):
     function: FunctionObject
 
 
-ChatCompletionToolChoiceObject: TypeAlias = ChatCompletionNamedToolChoice | ChatCompletionAllowedToolsChoice
+class ChatCompletionAllowedToolsChoice(
+    Struct, tag_field="type", tag="allowed_tools", forbid_unknown_fields=True
+):
+    allowed_tools: ChatAllowedTools
 
 
-ChatResponseFormat: TypeAlias = ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema
+class ResponseFormatJsonSchema(Struct, tag_field="type", tag="json_schema", forbid_unknown_fields=True):
+    json_schema: ChatJsonSchema
 
 
 class ChatChoiceLogprobs(Struct):
@@ -757,46 +742,26 @@ class OutputTextContent(Struct, tag_field="type", tag="output_text"):
     logprobs: list[LogProb] | UnsetType = UNSET
 
 
-class ChatCompletionRequestSystemMessage(Struct, tag_field="role", tag="system", forbid_unknown_fields=True):
-    content: ChatTextContent
-    name: str | UnsetType = UNSET
+ChatTextContent: TypeAlias = str | ChatTextContentList
 
 
-class ChatCompletionRequestDeveloperMessage(
-    Struct, tag_field="role", tag="developer", forbid_unknown_fields=True
-):
-    content: ChatTextContent
-    name: str | UnsetType = UNSET
+ChatAssistantContentList: TypeAlias = Annotated[
+    list[ChatCompletionRequestAssistantMessageContentPart], Meta(min_length=1)
+]
 
 
-Content: TypeAlias = Annotated[list[ChatCompletionRequestUserMessageContentPart], Meta(min_length=1)]
+ChatCompletionRequestUserMessageContentPart: TypeAlias = (
+    ChatCompletionRequestMessageContentPartText
+    | ChatCompletionRequestMessageContentPartImage
+    | ChatCompletionRequestMessageContentPartAudio
+    | ChatCompletionRequestMessageContentPartFile
+)
 
 
-class ChatCompletionRequestUserMessage(Struct, tag_field="role", tag="user", forbid_unknown_fields=True):
-    content: str | Content
-    name: str | UnsetType = UNSET
+ChatCompletionToolChoiceObject: TypeAlias = ChatCompletionNamedToolChoice | ChatCompletionAllowedToolsChoice
 
 
-Content1: TypeAlias = Annotated[list[ChatCompletionRequestAssistantMessageContentPart], Meta(min_length=1)]
-
-
-class ChatCompletionRequestAssistantMessage(
-    Struct, tag_field="role", tag="assistant", forbid_unknown_fields=True
-):
-    content: str | Content1 | None | UnsetType = UNSET
-    refusal: str | None | UnsetType = UNSET
-    name: str | UnsetType = UNSET
-    audio: dict[str, Any] | None | UnsetType = UNSET
-    tool_calls: list[ChatCompletionMessageToolCall] | UnsetType = UNSET
-    function_call: ChatCompletionFunctionCall | None | UnsetType = UNSET
-
-
-class ChatCompletionRequestToolMessage(Struct, tag_field="role", tag="tool", forbid_unknown_fields=True):
-    content: ChatTextContent
-    tool_call_id: str
-
-
-ChatCompletionToolChoiceOption: TypeAlias = ToolChoiceOptions | ChatCompletionToolChoiceObject
+ChatResponseFormat: TypeAlias = ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema
 
 
 class ChatCompletionResponseMessage(Struct):
@@ -826,14 +791,40 @@ InputMessageContent: TypeAlias = (
 OutputMessageContent: TypeAlias = OutputTextContent | RefusalContent
 
 
-ChatCompletionRequestMessage: TypeAlias = (
-    ChatCompletionRequestSystemMessage
-    | ChatCompletionRequestDeveloperMessage
-    | ChatCompletionRequestUserMessage
-    | ChatCompletionRequestAssistantMessage
-    | ChatCompletionRequestToolMessage
-    | ChatCompletionRequestFunctionMessage
-)
+class ChatCompletionRequestSystemMessage(Struct, tag_field="role", tag="system", forbid_unknown_fields=True):
+    content: ChatTextContent
+    name: str | UnsetType = UNSET
+
+
+class ChatCompletionRequestDeveloperMessage(
+    Struct, tag_field="role", tag="developer", forbid_unknown_fields=True
+):
+    content: ChatTextContent
+    name: str | UnsetType = UNSET
+
+
+class ChatCompletionRequestAssistantMessage(
+    Struct, tag_field="role", tag="assistant", forbid_unknown_fields=True
+):
+    content: str | ChatAssistantContentList | None | UnsetType = UNSET
+    refusal: str | None | UnsetType = UNSET
+    name: str | UnsetType = UNSET
+    audio: dict[str, Any] | None | UnsetType = UNSET
+    tool_calls: list[ChatCompletionMessageToolCall] | UnsetType = UNSET
+    function_call: ChatCompletionFunctionCall | None | UnsetType = UNSET
+
+
+class ChatCompletionRequestToolMessage(Struct, tag_field="role", tag="tool", forbid_unknown_fields=True):
+    content: ChatTextContent
+    tool_call_id: str
+
+
+ChatUserContentList: TypeAlias = Annotated[
+    list[ChatCompletionRequestUserMessageContentPart], Meta(min_length=1)
+]
+
+
+ChatCompletionToolChoiceOption: TypeAlias = ToolChoiceOptions | ChatCompletionToolChoiceObject
 
 
 class ChatCompletionChoice(Struct):
@@ -859,53 +850,9 @@ class OutputMessage(Struct, tag_field="type", tag="message"):
     status: Literal["in_progress", "completed", "incomplete"]
 
 
-class CreateChatCompletionRequest(Struct, forbid_unknown_fields=True):
-    messages: Annotated[list[ChatCompletionRequestMessage], Meta(min_length=1)]
-    model: str | UnsetType = UNSET
-    frequency_penalty: Annotated[float, Meta(ge=-2.0, le=2.0)] | None | UnsetType = UNSET
-    presence_penalty: Annotated[float, Meta(ge=-2.0, le=2.0)] | None | UnsetType = UNSET
-    logit_bias: dict[str, Any] | None | UnsetType = UNSET
-    logprobs: bool | None | UnsetType = UNSET
-    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None | UnsetType = UNSET
-    max_tokens: int | None | UnsetType = UNSET
-    max_completion_tokens: int | None | UnsetType = UNSET
-    n: Annotated[int, Meta(ge=1, le=128)] | None | UnsetType = UNSET
-    modalities: list[Literal["text", "audio"]] | None | UnsetType = UNSET
-    audio: dict[str, Any] | None | UnsetType = UNSET
-    prediction: dict[str, Any] | None | UnsetType = UNSET
-    seed: int | None | UnsetType = UNSET
-    service_tier: ServiceTier | None | UnsetType = UNSET
-    stop: str | Stop | None | UnsetType = UNSET
-    store: bool | None | UnsetType = UNSET
-    metadata: Metadata | None | UnsetType = UNSET
-    stream: bool | None | UnsetType = UNSET
-    stream_options: ChatCompletionStreamOptions | None | UnsetType = UNSET
-    temperature: Annotated[float, Meta(ge=0.0, le=2.0)] | None | UnsetType = UNSET
-    top_p: Annotated[float, Meta(ge=0.0, le=1.0)] | None | UnsetType = UNSET
-    tools: list[ChatCompletionTool] | UnsetType = UNSET
-    tool_choice: ChatCompletionToolChoiceOption | UnsetType = UNSET
-    parallel_tool_calls: bool | UnsetType = UNSET
-    user: str | UnsetType = UNSET
-    safety_identifier: str | UnsetType = UNSET
-    prompt_cache_key: str | UnsetType = UNSET
-    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
-    prompt_cache_options: dict[str, Any] | UnsetType = UNSET
-    reasoning_effort: ReasoningEffort | None | UnsetType = UNSET
-    verbosity: Verbosity | None | UnsetType = UNSET
-    response_format: ChatResponseFormat | UnsetType = UNSET
-    web_search_options: dict[str, Any] | UnsetType = UNSET
-    moderation: dict[str, Any] | None | UnsetType = UNSET
-    function_call: Literal["none", "auto"] | ChatCompletionFunctionCallOption | UnsetType = UNSET
-    functions: Annotated[list[ChatCompletionFunctions], Meta(max_length=128, min_length=1)] | UnsetType = (
-        UNSET
-    )
-    data_sources: (
-        Annotated[
-            list[dict[str, Any]],
-            Meta(description='Azure OpenAI "On Your Data" sources, passed to Azure as sent.'),
-        ]
-        | UnsetType
-    ) = UNSET
+class ChatCompletionRequestUserMessage(Struct, tag_field="role", tag="user", forbid_unknown_fields=True):
+    content: str | ChatUserContentList
+    name: str | UnsetType = UNSET
 
 
 class CreateChatCompletionResponse(Struct):
@@ -960,6 +907,16 @@ InputItem: TypeAlias = Annotated[
 OutputItem: TypeAlias = OutputMessage | FunctionToolCall | ReasoningItem
 
 
+ChatCompletionRequestMessage: TypeAlias = (
+    ChatCompletionRequestSystemMessage
+    | ChatCompletionRequestDeveloperMessage
+    | ChatCompletionRequestUserMessage
+    | ChatCompletionRequestAssistantMessage
+    | ChatCompletionRequestToolMessage
+    | ChatCompletionRequestFunctionMessage
+)
+
+
 InputParam: TypeAlias = Annotated[str | list[InputItem], Meta(description="Text, or a list of input items.")]
 
 
@@ -998,6 +955,55 @@ class Response(Struct):
     prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
     user: str | UnsetType = UNSET
     include: list[IncludeEnum] | None | UnsetType = UNSET
+
+
+class CreateChatCompletionRequest(Struct, forbid_unknown_fields=True):
+    messages: Annotated[list[ChatCompletionRequestMessage], Meta(min_length=1)]
+    model: str | UnsetType = UNSET
+    frequency_penalty: Annotated[float, Meta(ge=-2.0, le=2.0)] | None | UnsetType = UNSET
+    presence_penalty: Annotated[float, Meta(ge=-2.0, le=2.0)] | None | UnsetType = UNSET
+    logit_bias: dict[str, Any] | None | UnsetType = UNSET
+    logprobs: bool | None | UnsetType = UNSET
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None | UnsetType = UNSET
+    max_tokens: int | None | UnsetType = UNSET
+    max_completion_tokens: int | None | UnsetType = UNSET
+    n: Annotated[int, Meta(ge=1, le=128)] | None | UnsetType = UNSET
+    modalities: list[Literal["text", "audio"]] | None | UnsetType = UNSET
+    audio: dict[str, Any] | None | UnsetType = UNSET
+    prediction: dict[str, Any] | None | UnsetType = UNSET
+    seed: int | None | UnsetType = UNSET
+    service_tier: ServiceTier | None | UnsetType = UNSET
+    stop: str | Stop | None | UnsetType = UNSET
+    store: bool | None | UnsetType = UNSET
+    metadata: Metadata | None | UnsetType = UNSET
+    stream: bool | None | UnsetType = UNSET
+    stream_options: ChatCompletionStreamOptions | None | UnsetType = UNSET
+    temperature: Annotated[float, Meta(ge=0.0, le=2.0)] | None | UnsetType = UNSET
+    top_p: Annotated[float, Meta(ge=0.0, le=1.0)] | None | UnsetType = UNSET
+    tools: list[ChatCompletionTool] | UnsetType = UNSET
+    tool_choice: ChatCompletionToolChoiceOption | UnsetType = UNSET
+    parallel_tool_calls: bool | UnsetType = UNSET
+    user: str | UnsetType = UNSET
+    safety_identifier: str | UnsetType = UNSET
+    prompt_cache_key: str | UnsetType = UNSET
+    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
+    prompt_cache_options: dict[str, Any] | UnsetType = UNSET
+    reasoning_effort: ReasoningEffort | None | UnsetType = UNSET
+    verbosity: Verbosity | None | UnsetType = UNSET
+    response_format: ChatResponseFormat | UnsetType = UNSET
+    web_search_options: dict[str, Any] | UnsetType = UNSET
+    moderation: dict[str, Any] | None | UnsetType = UNSET
+    function_call: Literal["none", "auto"] | ChatCompletionFunctionCallOption | UnsetType = UNSET
+    functions: Annotated[list[ChatCompletionFunctions], Meta(max_length=128, min_length=1)] | UnsetType = (
+        UNSET
+    )
+    data_sources: (
+        Annotated[
+            list[dict[str, Any]],
+            Meta(description='Azure OpenAI "On Your Data" sources, passed to Azure as sent.'),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 class CreateResponse(Struct, forbid_unknown_fields=True):

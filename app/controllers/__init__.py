@@ -1,0 +1,1 @@
+"""Litestar controllers: one per endpoint, plus the API documentation."""

@@ -1,0 +1,41 @@
+"""`POST /v1/chat/completions`: forwarded to Azure; Azure's answer comes back unchanged."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from app.gateway import Gateway
+from app.models import generated as m
+from app.models.decode import decode_chat_request
+from app.models.dto import wire_dto
+from app.translate.chat import chat_for_azure
+from app.upstream.errors import malformed_reply
+
+_CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
+
+
+class ChatCompletionsController(Controller):
+    path = "/v1/chat/completions"
+    tags = ["Chat"]
+
+    @post(
+        operation_id="createChatCompletion",
+        summary="Create a chat completion (forwarded to Azure Chat Completions).",
+        dto=wire_dto(m.CreateChatCompletionRequest, decode_chat_request),
+        return_dto=None,
+        status_code=200,
+    )
+    async def create_chat_completion(
+        self, data: JSONBody[m.CreateChatCompletionRequest], gateway: NamedDependency[Gateway]
+    ) -> Response[m.CreateChatCompletionResponse]:
+        body = await gateway.complete(chat_for_azure(data, gateway.options))
+        # Validate, but send Azure's own bytes: its extra fields (prompt_filter_results,
+        # content_filter_results, context) must reach the client unchanged, and re-encoding costs time.
+        try:
+            _CHAT_RESPONSE.decode(body)
+        except msgspec.DecodeError as exc:
+            raise malformed_reply(str(exc)) from None
+        return Response(content=body, media_type="application/json")  # type: ignore[arg-type]

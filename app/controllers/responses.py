@@ -1,0 +1,38 @@
+"""`POST /v1/responses`: Responses request → Chat request → Azure → Chat response → Response."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from app.gateway import Gateway
+from app.models import generated as m
+from app.models.decode import decode_create_response
+from app.models.dto import wire_dto
+from app.translate import chat_to_response, responses_to_chat
+from app.upstream.errors import malformed_reply
+
+_CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
+
+
+class ResponsesController(Controller):
+    path = "/v1/responses"
+    tags = ["Responses"]
+
+    @post(
+        operation_id="createResponse",
+        summary="Create a model response (translated to Azure Chat Completions).",
+        dto=wire_dto(m.CreateResponse, decode_create_response),
+        return_dto=None,
+        status_code=200,
+    )
+    async def create_response(self, data: JSONBody[m.CreateResponse], gateway: NamedDependency[Gateway]) -> m.Response:
+        chat_request = responses_to_chat(data, gateway.options)
+        body = await gateway.complete(chat_request)
+        try:
+            chat = _CHAT_RESPONSE.decode(body)
+        except msgspec.DecodeError as exc:
+            raise malformed_reply(str(exc)) from None
+        return chat_to_response(chat, data, gateway.options)

@@ -1,0 +1,44 @@
+"""The one path every request takes to Azure: encode the Chat request, call, map failures.
+
+Both routes end here, so the concurrency limit, error mapping and (later) retries and metrics apply to
+both. Bytes in, bytes out: the request Struct is encoded once and Azure's body is decoded once, by the
+caller that needs it.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from app.config import Settings
+from app.models import generated as m
+from app.translate import TranslationOptions, capabilities_for
+from app.upstream.client import AzureChatClient, UpstreamUnavailable
+from app.upstream.errors import from_unavailable, from_upstream_status
+
+_ENCODER = msgspec.json.Encoder()
+
+
+class Gateway:
+    """Holds what a request needs: the translation options and the pooled Azure client."""
+
+    def __init__(self, settings: Settings, client: AzureChatClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.options = TranslationOptions(
+            deployment=settings.openai_model, capabilities=capabilities_for(settings.api_version)
+        )
+
+    async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
+        """Send a Chat Completions request to Azure; return the 2xx body or raise a GatewayError."""
+        try:
+            reply = await self.client.post_chat(_ENCODER.encode(request))
+        except UpstreamUnavailable as exc:
+            raise from_unavailable(exc) from None
+        if reply.status >= 300:
+            raise from_upstream_status(
+                reply, deployment=self.settings.openai_model, endpoint=self.settings.openai_base_url
+            )
+        return reply.body
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

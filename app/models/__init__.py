@@ -1,0 +1,1 @@
+"""Wire models: Structs generated from openapi.yaml (`generated`) and the one hand-written decode step."""

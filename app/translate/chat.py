@@ -1,0 +1,78 @@
+"""Chat Completions request → the same request as the configured Azure api-version accepts it.
+
+Everything Azure accepts passes through unchanged; the model becomes the configured deployment. What the
+api-version lacks is adapted when that cannot change the answer (a `developer` message is sent as
+`system`, `metadata` and cache hints are dropped), and refused with a 400 naming the parameter and the
+api-version it needs otherwise.
+"""
+
+from __future__ import annotations
+
+from msgspec import UNSET, structs
+
+from app.models import generated as m
+from app.translate.options import TranslationOptions
+from app.translate.request import _given, _needs_version, unsupported
+
+# Parameters whose absence cannot change the answer: dropped where the api-version lacks them.
+_DROPPABLE = {
+    "store": "store",
+    "metadata": "metadata",
+    "service_tier": "service_tier",
+    "prompt_cache_key": "prompt_cache_key",
+}
+# Parameters that change the answer: refused where the api-version lacks them.
+_REFUSED = {
+    "reasoning_effort": "reasoning_effort",
+    "verbosity": "verbosity",
+    "modalities": "input_audio",
+    "audio": "input_audio",
+    "prediction": "input_audio",
+}
+# Parameters Azure's Chat Completions does not have at any api-version.
+_NEVER = ("web_search_options", "moderation")
+
+
+def chat_for_azure(
+    request: m.CreateChatCompletionRequest, options: TranslationOptions
+) -> m.CreateChatCompletionRequest:
+    caps = options.capabilities
+    request.model = options.deployment
+    if request.stream is True:
+        raise unsupported("stream", "stream is not supported yet by this gateway.")
+    for name in _NEVER:
+        if _given(getattr(request, name)):
+            raise unsupported(name, f"{name} has no Azure OpenAI Chat Completions equivalent.")
+    for name, capability in _REFUSED.items():
+        if _given(getattr(request, name)) and not getattr(caps, capability):
+            raise _needs_version(name, name, capability, options)
+    for name, capability in _DROPPABLE.items():
+        if getattr(request, name) is not UNSET and not getattr(caps, capability):
+            setattr(request, name, UNSET)
+    # Cache hints never change an answer, and Azure's Chat Completions has no retention setting.
+    request.prompt_cache_retention = UNSET
+    request.prompt_cache_options = UNSET
+    if _given(request.safety_identifier):
+        if not _given(request.user):
+            request.user = request.safety_identifier
+        request.safety_identifier = UNSET
+    if _given(request.max_completion_tokens) and not caps.max_completion_tokens:
+        if _given(request.max_tokens):
+            raise _needs_version(
+                "max_completion_tokens", "max_completion_tokens", "max_completion_tokens", options
+            )
+        request.max_tokens, request.max_completion_tokens = request.max_completion_tokens, UNSET
+    if request.parallel_tool_calls is not UNSET and not caps.parallel_tool_calls:
+        if request.parallel_tool_calls is False:
+            raise _needs_version("parallel_tool_calls", "parallel_tool_calls", "parallel_tool_calls", options)
+        request.parallel_tool_calls = UNSET
+    if request.stream_options is not UNSET and not caps.stream_options:
+        request.stream_options = UNSET
+    if not caps.developer_role:
+        request.messages = [
+            m.ChatCompletionRequestSystemMessage(**structs.asdict(message))
+            if isinstance(message, m.ChatCompletionRequestDeveloperMessage)
+            else message
+            for message in request.messages
+        ]
+    return request

@@ -1,0 +1,84 @@
+"""Azure's failures → what the client sees, in OpenAI's envelope.
+
+The client must learn exactly what went wrong without being blamed for the gateway's problems: a 401
+from Azure means the gateway's own credentials are wrong (502, not 401); a missing deployment is a
+gateway misconfiguration (502 naming it); a 400 is the client's request, passed on with Azure's message
+and `param`; throttling stays a 429 with Azure's hints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from app.errors import GatewayError
+from app.upstream.client import UpstreamResponse, UpstreamUnavailable
+
+# Azure's headers worth passing on with a 429 so clients can pace themselves.
+_RATE_HEADERS = ("retry-after", "retry-after-ms", "x-ms-retry-after-ms")
+
+
+def _azure_error(body: bytes) -> dict[str, Any]:
+    try:
+        payload = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return {}
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def from_upstream_status(reply: UpstreamResponse, *, deployment: str, endpoint: str) -> GatewayError:
+    """The GatewayError for a non-2xx reply from Azure."""
+    error = _azure_error(reply.body)
+    message = _text(error.get("message")) or f"Azure OpenAI answered HTTP {reply.status}."
+    code = _text(error.get("code"))
+    status = reply.status
+    if status == 401 or status == 403:
+        return GatewayError(
+            502,
+            "Azure OpenAI rejected the gateway's credentials (HTTP "
+            f"{status}). Check the gateway's openai_api_key (GATEWAY_OPENAI_API_KEY) for {endpoint}.",
+            code="upstream_auth_failed",
+        )
+    if status == 404:
+        if code == "DeploymentNotFound":
+            text = (
+                f"Azure OpenAI has no deployment '{deployment}' at {endpoint}. Set openai_model "
+                "(GATEWAY_OPENAI_MODEL) to a deployment name from the Azure portal, not a model name."
+            )
+        else:
+            text = f"Azure OpenAI answered 404 at {endpoint}: {message} Check openai_base_url and the api-version."
+        return GatewayError(502, text, code="upstream_not_found")
+    if status == 429:
+        headers = {name: reply.headers[name] for name in _RATE_HEADERS if name in reply.headers}
+        headers.update({k: v for k, v in reply.headers.items() if k.lower().startswith("x-ratelimit-")})
+        if "retry-after" not in headers:
+            millis = headers.get("retry-after-ms") or headers.get("x-ms-retry-after-ms")
+            if millis:
+                try:
+                    headers["retry-after"] = str(max(1, round(float(millis) / 1000)))
+                except ValueError:
+                    pass
+        return GatewayError(429, message, code=code or "rate_limit_exceeded", headers=headers)
+    if 400 <= status < 500:
+        param = _text(error.get("param"))
+        inner = error.get("innererror") or error.get("inner_error")
+        if code == "content_filter" or (isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"):
+            return GatewayError(400, message, param=param, code="content_filter")
+        return GatewayError(400 if status != 413 else 413, message, param=param, code=code)
+    return GatewayError(502, f"Azure OpenAI failed with HTTP {status}: {message}", code="upstream_error")
+
+
+def from_unavailable(exc: UpstreamUnavailable) -> GatewayError:
+    if exc.timeout:
+        return GatewayError(504, f"{exc}.", code="upstream_timeout")
+    return GatewayError(502, f"{exc}.", code="upstream_unavailable")
+
+
+def malformed_reply(what: str) -> GatewayError:
+    return GatewayError(502, f"Azure OpenAI sent a reply the gateway could not read: {what}.", code="upstream_error")
