@@ -1,0 +1,203 @@
+"""The Azure OpenAI emulator as a Litestar ASGI app: ``create_emulator_app()``.
+
+Why an emulator at all: the gateway's tests and demos need an upstream that answers like Azure - same URL
+scheme, auth, api-version gating, error bodies, response shape - without credentials or network. Why a real
+ASGI app rather than an httpx mock: the gateway is exercised over a real socket, exactly as in production,
+and the same app serves manual demos (``python -m app emulator``).
+
+One chat request goes through a fixed pipeline (:func:`_handle_chat`)::
+
+    record -> api-version present -> credentials -> api-version known -> deployment exists
+           -> next scripted action (or the generated reply) -> [validate body] -> action.respond()
+
+Routes under ``/_emulator/`` are test hooks, not part of Azure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath
+
+from app.emulator import errors
+from app.emulator.actions import Action, ActionContext, GeneratedReply, ScriptError, azure_json, parse_action
+from app.emulator.config import EmulatorConfig
+from app.emulator.schema import ChatCompletionRequest
+from app.emulator.state import EmulatorState, RecordedRequest
+from app.emulator.validation import decode_body, validate_request
+from app.emulator.versions import features_for
+
+__all__ = ["CHAT_PATH", "create_emulator_app", "emulator_state"]
+
+CHAT_PATH = "/openai/deployments/{deployment:str}/chat/completions"
+_STATE_KEY = "emulator"
+_CONFIG_KEY = "emulator_config"
+# Credentials never go into recordings (they are printed by failing tests and served by /_emulator/).
+_SECRET_HEADERS = frozenset({"api-key", "authorization"})
+
+
+def emulator_state(app: Litestar) -> EmulatorState:
+    """The in-process state of an app built by :func:`create_emulator_app`."""
+    state = app.state[_STATE_KEY]
+    assert isinstance(state, EmulatorState)
+    return state
+
+
+def create_emulator_app(
+    config: EmulatorConfig | None = None, *, state: EmulatorState | None = None
+) -> Litestar:
+    """Build an emulator. Pass ``state`` to share/inspect it; otherwise read it via :func:`emulator_state`."""
+    config = config or EmulatorConfig()
+    state = state if state is not None else EmulatorState(config.max_recorded_requests)
+
+    @post(CHAT_PATH, status_code=200)
+    async def chat_completions(request: Request[Any, Any, Any], deployment: FromPath[str]) -> Response[Any]:
+        return await _handle_chat(request, deployment, config, state)
+
+    @get("/_emulator/requests")
+    async def list_requests() -> Response[bytes]:
+        return Response(msgspec.json.encode(state.requests_as_builtins()), media_type="application/json")
+
+    @delete("/_emulator/requests", status_code=204)
+    async def clear_requests() -> None:
+        state.clear()
+
+    @post("/_emulator/script", status_code=200)
+    async def add_script(request: Request[Any, Any, Any]) -> Response[Any]:
+        try:
+            payload = msgspec.json.decode(await request.body())
+            replies = payload.get("replies") if isinstance(payload, dict) else None
+            if not isinstance(replies, list):
+                raise ScriptError('expected {"replies": [...]}')
+            actions = [parse_action(raw, index) for index, raw in enumerate(replies)]
+        except (msgspec.DecodeError, ScriptError) as exc:
+            return Response({"error": {"message": str(exc)}}, status_code=400)
+        return Response({"queued": len(actions), "pending": state.enqueue(actions)})
+
+    @get("/_emulator/script")
+    async def list_script() -> Response[bytes]:
+        pending = [{"kind": type(a).__name__, **msgspec.to_builtins(a)} for a in state.pending]
+        return Response(msgspec.json.encode(pending), media_type="application/json")
+
+    @delete("/_emulator/script", status_code=204)
+    async def clear_script() -> None:
+        state.clear_script()
+
+    return Litestar(
+        route_handlers=[
+            chat_completions,
+            list_requests,
+            clear_requests,
+            add_script,
+            list_script,
+            clear_script,
+        ],
+        exception_handlers={NotFoundException: _not_found, HTTPException: _http_error, Exception: _crash},
+        state=State({_STATE_KEY: state, _CONFIG_KEY: config}),
+        openapi_config=None,
+    )
+
+
+async def _handle_chat(
+    request: Request[Any, Any, Any], deployment: str, config: EmulatorConfig, state: EmulatorState
+) -> Response[Any]:
+    request_id = str(uuid.uuid4())
+    raw = await request.body()
+    try:
+        recorded_body: Any = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        recorded_body = raw.decode("utf-8", "replace")
+    record = RecordedRequest(
+        method=request.method,
+        path=request.url.path,
+        deployment=deployment,
+        query=dict(request.query_params.items()),
+        headers={k: v for k, v in request.headers.items() if k.lower() not in _SECRET_HEADERS},
+        body=recorded_body,
+    )
+    state.record(record)
+    try:
+        response = await _pipeline(request, raw, deployment, config, state, request_id)
+    except errors.AzureError as exc:
+        response = azure_json(exc.status, exc.body, request_id, exc.headers)
+    record.status = response.status_code
+    return response
+
+
+async def _pipeline(
+    request: Request[Any, Any, Any],
+    raw: bytes,
+    deployment: str,
+    config: EmulatorConfig,
+    state: EmulatorState,
+    request_id: str,
+) -> Response[Any]:
+    api_version = request.query_params.get("api-version")
+    if api_version is None:
+        raise errors.api_version_missing()
+    _check_credentials(request, config)
+    features = features_for(api_version)
+    if features is None:
+        raise errors.api_version_unsupported()
+    if deployment not in config.deployments:
+        raise errors.deployment_not_found()
+
+    scripted = state.next_action()
+    action: Action = scripted if scripted is not None else GeneratedReply()
+    parsed: ChatCompletionRequest | None = None
+    if action.needs_valid_request:
+        try:
+            parsed = validate_request(decode_body(raw), features)
+            if parsed.stream:
+                # Streaming is a later addition (a reply action rendered as SSE); say so plainly rather
+                # than send a JSON body an SSE client would choke on.
+                raise errors.invalid_request(
+                    "The emulator does not support stream=true yet.", param="stream", code="unsupported"
+                )
+        except errors.AzureError:
+            if scripted is not None:
+                state.push_front(scripted)  # an invalid request must not use up the test's scripted reply
+            raise
+    ctx = ActionContext(
+        config=config, deployment=deployment, api_version=api_version, request_id=request_id, request=parsed
+    )
+    return await action.respond(ctx)
+
+
+def _check_credentials(request: Request[Any, Any, Any], config: EmulatorConfig) -> None:
+    """``api-key: <key>``, or Entra-style ``Authorization: Bearer <token>`` (here the token is the key)."""
+    key = request.headers.get("api-key")
+    if key is not None:
+        if key != config.api_key:
+            raise errors.unauthorized_key()
+        return
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or token.strip() != config.api_key:
+            raise errors.unauthorized_bearer()
+        return
+    raise errors.unauthorized_key()
+
+
+def _new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _not_found(_: Request[Any, Any, Any], __: NotFoundException) -> Response[Any]:
+    return azure_json(404, errors.resource_not_found().body, _new_request_id())
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    body = {"error": {"code": str(exc.status_code), "message": exc.detail}}
+    return azure_json(exc.status_code, body, _new_request_id(), dict(exc.headers or {}))
+
+
+def _crash(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    body = {"error": {"code": "InternalServerError", "message": f"Emulator error: {type(exc).__name__}"}}
+    return azure_json(500, body, _new_request_id())

@@ -1,0 +1,92 @@
+"""What one emulator instance remembers: the requests it received and the queue of scripted actions.
+
+Shared between the ASGI app (running in uvicorn's thread in tests) and the test itself (main thread), so
+every access takes a lock; the objects handed out are copies/encoded snapshots, never live references.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from app.emulator.actions import Action
+
+__all__ = ["EmulatorState", "RecordedRequest"]
+
+
+class RecordedRequest(msgspec.Struct, kw_only=True):
+    """One request to the chat-completions route, as the client sent it.
+
+    ``headers`` never contains ``api-key`` or ``authorization``: recordings end up in test output and the
+    admin endpoint, and must not leak credentials. ``body`` is the parsed JSON, or the raw text when it did
+    not parse. ``status`` is the HTTP status the emulator answered with (None while in flight).
+    """
+
+    method: str
+    path: str
+    deployment: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    status: int | None = None
+
+
+class EmulatorState:
+    """Recorded requests plus the FIFO of scripted actions the next requests consume."""
+
+    def __init__(self, max_recorded: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
+        self._script: deque[Action] = deque()
+
+    # Requests ---------------------------------------------------------------------------------------
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot list, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def requests_as_builtins(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [msgspec.to_builtins(r) for r in self._requests]
+
+    # Script -----------------------------------------------------------------------------------------
+
+    def enqueue(self, actions: Iterable[Action]) -> int:
+        """Append actions to the script; returns how many are now pending."""
+        with self._lock:
+            self._script.extend(actions)
+            return len(self._script)
+
+    def next_action(self) -> Action | None:
+        with self._lock:
+            return self._script.popleft() if self._script else None
+
+    def push_front(self, action: Action) -> None:
+        """Put back an action that could not be used (the request failed validation first)."""
+        with self._lock:
+            self._script.appendleft(action)
+
+    @property
+    def pending(self) -> list[Action]:
+        with self._lock:
+            return list(self._script)
+
+    def clear_script(self) -> None:
+        with self._lock:
+            self._script.clear()
+
+    def clear(self) -> None:
+        """Forget every recorded request and every pending scripted action."""
+        with self._lock:
+            self._requests.clear()
+            self._script.clear()
