@@ -11,11 +11,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import drf_spectacular_sidecar  # type: ignore[import-untyped]
 import msgspec
 from litestar import Controller, Response, get
 from litestar.static_files import create_static_files_router
-
-import drf_spectacular_sidecar  # type: ignore[import-untyped]
 
 SPEC_YAML: bytes = (resources.files("app") / "openapi.yaml").read_bytes()
 SPEC_JSON: bytes = msgspec.json.encode(msgspec.yaml.decode(SPEC_YAML))

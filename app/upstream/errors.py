@@ -8,6 +8,7 @@ and `param`; throttling stays a 429 with Azure's hints.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import msgspec
@@ -60,15 +61,14 @@ def from_upstream_status(reply: UpstreamResponse, *, deployment: str, endpoint: 
         if "retry-after" not in headers:
             millis = headers.get("retry-after-ms") or headers.get("x-ms-retry-after-ms")
             if millis:
-                try:
+                with contextlib.suppress(ValueError):
                     headers["retry-after"] = str(max(1, round(float(millis) / 1000)))
-                except ValueError:
-                    pass
         return GatewayError(429, message, code=code or "rate_limit_exceeded", headers=headers)
     if 400 <= status < 500:
         param = _text(error.get("param"))
         inner = error.get("innererror") or error.get("inner_error")
-        if code == "content_filter" or (isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"):
+        filtered = isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"
+        if code == "content_filter" or filtered:
             return GatewayError(400, message, param=param, code="content_filter")
         return GatewayError(400 if status != 413 else 413, message, param=param, code=code)
     return GatewayError(502, f"Azure OpenAI failed with HTTP {status}: {message}", code="upstream_error")
