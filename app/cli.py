@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from app.config import DEFAULT_API_VERSION_EXAMPLE, Settings, SettingsError, load_settings
+from app.config import DEFAULT_API_VERSION_EXAMPLE, Settings, SettingsError, check_exposure, load_settings
 
 EMULATOR_DEFAULT_PORT = 8001
 EMULATOR_DEFAULT_DEPLOYMENT = "gpt-4o-mini"
@@ -106,6 +107,7 @@ def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"host": args.host, "port": args.port, "api_version": args.api_version}
     if not args.emulator:
         settings = load_settings(overrides)
+        check_exposure(settings)
         gateway_url = _url(settings.host, settings.port)
         _banner(f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}")
         return _run(_serve_gateway(settings))
@@ -128,6 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
             "default_query": {"api-version": DEFAULT_API_VERSION_EXAMPLE},
         },
     )
+    check_exposure(settings)
     config = EmulatorConfig(api_key=config.api_key, deployments=(settings.openai_model,))
     _banner(
         f"Azure EMULATOR on {emulator_url} (not real Azure) — gateway on "
@@ -173,7 +176,16 @@ async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket]
                 raise RuntimeError("the Azure emulator exited during startup")
             await asyncio.sleep(0.01)
 
-    gateway = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host, port=settings.port))
+    gateway = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            # SIGTERM/Ctrl-C: uvicorn stops accepting, waits this long for in-flight requests and streams,
+            # then runs the lifespan shutdown, which closes the Azure connection pool.
+            timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
+        )
+    )
     try:
         await gateway.serve()
     finally:

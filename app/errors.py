@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from app.context import current
 from app.models.generated import Error, ErrorResponse
 
 log = logging.getLogger("app.errors")
@@ -54,6 +56,7 @@ class GatewayError(Exception):
         code: str | None = None,
         type: str | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -62,13 +65,18 @@ class GatewayError(Exception):
         self.code = code
         self.type = type or error_type_for(status)
         self.headers = dict(headers or {})
+        # More members of the error object, e.g. Azure's content-filter results (`innererror`).
+        self.extra = dict(extra or {})
 
     def envelope(self) -> ErrorResponse:
         return ErrorResponse(error=Error(message=self.message, type=self.type, param=self.param, code=self.code))
 
     def to_response(self) -> Response[bytes]:
+        payload: Any = self.envelope()
+        if self.extra:
+            payload = {"error": {**msgspec.to_builtins(payload.error), **self.extra}}
         return Response(
-            content=_ENCODER.encode(self.envelope()),
+            content=_ENCODER.encode(payload),
             status_code=self.status,
             media_type="application/json",
             headers=self.headers,
@@ -115,7 +123,22 @@ def from_validation_error(exc: msgspec.ValidationError) -> GatewayError:
     return invalid_request(f"Invalid value for '{path or 'body'}': {what}.", param=path or None, code="invalid_value")
 
 
+def _log_error(exc: GatewayError) -> None:
+    # 5xx are the gateway's or Azure's problem: worth a warning. 4xx are the client's: info. The request id
+    # and Azure's apim-request-id are on the access log line of the same request.
+    ctx = current()
+    log.log(
+        logging.WARNING if exc.status >= 500 else logging.INFO,
+        "request_id=%s -> %d %s: %s",
+        ctx.request_id if ctx else "-",
+        exc.status,
+        exc.code or exc.type,
+        exc.message,
+    )
+
+
 def handle_gateway_error(_: Request, exc: GatewayError) -> Response[bytes]:
+    _log_error(exc)
     return exc.to_response()
 
 
@@ -134,7 +157,9 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[byte
         message = "The request body is too large."
     else:
         message = exc.detail or "Invalid request."
-    return GatewayError(status, message, headers=exc.headers or None).to_response()
+    error = GatewayError(status, message, headers=exc.headers or None)
+    _log_error(error)
+    return error.to_response()
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response[bytes]:

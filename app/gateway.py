@@ -12,8 +12,8 @@ import msgspec
 from app.config import Settings
 from app.models import generated as m
 from app.translate import TranslationOptions, capabilities_for
-from app.upstream.client import AzureChatClient, UpstreamUnavailable
-from app.upstream.errors import from_unavailable, from_upstream_status
+from app.upstream.client import AzureChatClient, GatewayBusy, UpstreamUnavailable
+from app.upstream.errors import from_busy, from_unavailable, from_upstream_status
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -34,6 +34,8 @@ class Gateway:
             reply = await self.client.post_chat(_ENCODER.encode(request))
         except UpstreamUnavailable as exc:
             raise from_unavailable(exc) from None
+        except GatewayBusy as exc:
+            raise from_busy(exc) from None
         if reply.status >= 300:
             raise from_upstream_status(
                 reply, deployment=self.settings.openai_model, endpoint=self.settings.openai_base_url

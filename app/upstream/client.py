@@ -9,7 +9,7 @@ scheme and auth header, reproduced exactly (``tests/test_upstream.py`` compares 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -17,10 +17,13 @@ from urllib.parse import quote
 
 import httpx
 
+from app import context
 from app.config import Settings
+from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
 
 __all__ = [
     "AzureChatClient",
+    "GatewayBusy",
     "UpstreamError",
     "UpstreamResponse",
     "UpstreamUnavailable",
@@ -41,6 +44,14 @@ class UpstreamUnavailable(UpstreamError):
     def __init__(self, message: str, *, timeout: bool = False) -> None:
         super().__init__(message)
         self.timeout = timeout
+
+
+class GatewayBusy(UpstreamError):
+    """No upstream slot: the wait queue is full, or the wait for a slot took too long (503 + Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,23 @@ def chat_completions_url(base_url: str, deployment: str, query: Mapping[str, str
     return base.copy_with(raw_path=base.raw_path + path.encode("ascii")).copy_merge_params(dict(query))
 
 
+def _note_attempt() -> None:
+    """Count an upstream attempt for the access log and error messages."""
+    if (ctx := context.current()) is not None:
+        ctx.attempts += 1
+
+
+def _note_upstream_id(response: httpx.Response) -> None:
+    """Keep Azure's ``apim-request-id`` for the access log: the id Microsoft support asks for."""
+    if (ctx := context.current()) is not None and (apim := response.headers.get("apim-request-id")):
+        ctx.upstream_ids.append(apim)
+
+
+def _tries() -> str:
+    ctx = context.current()
+    return f" after {ctx.attempts} attempts" if ctx is not None and ctx.attempts > 1 else ""
+
+
 class AzureChatClient:
     """One per app: owns the connection pool and the concurrency limit for every upstream call.
 
@@ -87,6 +115,14 @@ class AzureChatClient:
             settings.openai_base_url, settings.openai_model, settings.default_query
         )
         self._semaphore = asyncio.Semaphore(n)
+        self._max_queue = settings.max_queue
+        self._max_queue_wait = settings.max_queue_wait
+        self.request_timeout = settings.request_timeout
+        self.retry_policy = RetryPolicy(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
+        self.in_flight = 0
+        """Slots held right now (tests check it drops back to 0: no leaked slots)."""
+        self.queued = 0
+        """Requests waiting for a slot right now."""
         self._client = httpx.AsyncClient(
             headers={
                 "api-key": settings.openai_api_key.get_secret_value(),
@@ -111,15 +147,80 @@ class AzureChatClient:
         )
         self._host = self.url.host
 
+    def deadline(self) -> float:
+        """The loop time by which a request starting now must be answered (``request_timeout``)."""
+        return asyncio.get_running_loop().time() + self.request_timeout
+
     @asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """Hold one of the ``num_concurrent_requests`` upstream slots."""
-        async with self._semaphore:
+    async def _slot(self, deadline: float | None = None) -> AsyncIterator[None]:
+        """Hold one of the ``num_concurrent_requests`` upstream slots.
+
+        When none is free, wait in a bounded queue: at most ``max_queue`` waiters, each for at most
+        ``max_queue_wait`` seconds (or until ``deadline``); beyond that ``GatewayBusy``. Nothing waits
+        without bound, and a cancelled waiter (client gone) leaves no trace.
+        """
+        if self._semaphore.locked():
+            if self.queued >= self._max_queue:
+                raise GatewayBusy(
+                    f"The gateway is at capacity ({self.in_flight} Azure calls in flight, {self.queued} waiting); "
+                    "retry shortly."
+                )
+            loop = asyncio.get_running_loop()
+            until = loop.time() + self._max_queue_wait
+            if deadline is not None:
+                until = min(until, deadline)
+            self.queued += 1
+            try:
+                async with asyncio.timeout_at(until):
+                    await self._semaphore.acquire()
+            except TimeoutError:
+                raise GatewayBusy(
+                    f"The gateway is at capacity: no Azure slot became free within {self._max_queue_wait:g}s; "
+                    "retry shortly.",
+                    retry_after=max(1, round(self._max_queue_wait / 10)),
+                ) from None
+            finally:
+                self.queued -= 1
+        else:
+            await self._semaphore.acquire()
+        self.in_flight += 1
+        try:
             yield
+        finally:
+            self.in_flight -= 1
+            self._semaphore.release()
 
     async def _send(self, body: bytes) -> httpx.Response:
-        """One attempt, body fully read. The place to add retries (inside the slot, or the pool starves)."""
-        return await self._client.post(self.url, content=body)
+        """One attempt, body fully read; ``attempt`` retries it (inside the slot, or the pool starves)."""
+        _note_attempt()
+        response = await self._client.post(self.url, content=body)
+        _note_upstream_id(response)
+        return response
+
+    async def attempt(self, fn: Callable[[], Awaitable[httpx.Response]], deadline: float) -> httpx.Response:
+        """Run one pre-body phase ``fn`` with retries; map transport failures to ``UpstreamUnavailable``.
+
+        ``fn`` sends one request and returns once the status line and headers are in (for a stream, before
+        any chunk is read, so nothing has reached the client). The returned response may have any status.
+        """
+        try:
+            return await attempt(fn, self.retry_policy, deadline=deadline)
+        except DeadlineExceeded:
+            raise UpstreamUnavailable(
+                f"Azure OpenAI at {self._host} did not answer within the gateway's request_timeout "
+                f"({self.request_timeout:g}s){_tries()}",
+                timeout=True,
+            ) from None
+        except httpx.TimeoutException as exc:
+            phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
+            raise UpstreamUnavailable(
+                f"Azure OpenAI at {self._host} timed out ({phase} timeout){_tries()}", timeout=True
+            ) from None
+        except httpx.TransportError as exc:
+            # str(exc) of a transport error names the socket problem, never request headers.
+            raise UpstreamUnavailable(
+                f"Azure OpenAI at {self._host} is unreachable: {type(exc).__name__}: {exc}{_tries()}"
+            ) from None
 
     async def post_chat(self, body: bytes) -> UpstreamResponse:
         """POST a Chat Completions request body (JSON bytes) and return Azure's reply untouched.
@@ -127,19 +228,9 @@ class AzureChatClient:
         Raises ``UpstreamUnavailable`` when no HTTP response arrived (connect failure, timeout, dropped
         connection). HTTP errors from Azure are returned, not raised: the route decides how to map them.
         """
-        async with self._slot():
-            try:
-                response = await self._send(body)
-            except httpx.TimeoutException as exc:
-                phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
-                raise UpstreamUnavailable(
-                    f"Azure OpenAI at {self._host} timed out ({phase} timeout)", timeout=True
-                ) from None
-            except httpx.TransportError as exc:
-                # str(exc) of a transport error names the socket problem, never request headers.
-                raise UpstreamUnavailable(
-                    f"Azure OpenAI at {self._host} is unreachable: {type(exc).__name__}: {exc}"
-                ) from None
+        deadline = self.deadline()
+        async with self._slot(deadline):
+            response = await self.attempt(lambda: self._send(body), deadline)
         return UpstreamResponse(status=response.status_code, headers=response.headers, body=response.content)
 
     async def aclose(self) -> None:
