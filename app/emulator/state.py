@@ -9,11 +9,14 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from app.emulator.actions import Action
+
+if TYPE_CHECKING:
+    from app.emulator.faults import FaultMix
 
 __all__ = ["EmulatorState", "RecordedRequest"]
 
@@ -42,6 +45,8 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
         self._script: deque[Action] = deque()
+        # Random fault injection (POST /_emulator/faults with "rate"); consulted when the script is empty.
+        self.fault_mix: FaultMix | None = None
 
     # Requests ---------------------------------------------------------------------------------------
 
@@ -69,7 +74,10 @@ class EmulatorState:
 
     def next_action(self) -> Action | None:
         with self._lock:
-            return self._script.popleft() if self._script else None
+            if self._script:
+                return self._script.popleft()
+            mix = self.fault_mix
+        return mix.pick() if mix is not None else None
 
     def push_front(self, action: Action) -> None:
         """Put back an action that could not be used (the request failed validation first)."""
@@ -90,3 +98,4 @@ class EmulatorState:
         with self._lock:
             self._requests.clear()
             self._script.clear()
+            self.fault_mix = None
