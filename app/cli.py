@@ -167,7 +167,14 @@ async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket]
 
         config, sock = emulator
         emulator_server = uvicorn.Server(
-            uvicorn.Config(create_emulator_app(config), log_level="warning", lifespan="on", access_log=False)
+            uvicorn.Config(
+                create_emulator_app(config),
+                log_level="warning",
+                lifespan="on",
+                access_log=False,
+                # Stopped after the gateway has drained; a scripted long delay must not hold up the exit.
+                timeout_graceful_shutdown=1,
+            )
         )
         emulator_task = asyncio.create_task(emulator_server.serve(sockets=[sock]))
         while not emulator_server.started:

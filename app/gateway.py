@@ -7,6 +7,8 @@ caller that needs it.
 
 from __future__ import annotations
 
+import logging
+
 import msgspec
 
 from app.config import Settings
@@ -16,6 +18,7 @@ from app.upstream.client import AzureChatClient, GatewayBusy, UpstreamUnavailabl
 from app.upstream.errors import from_busy, from_unavailable, from_upstream_status
 
 _ENCODER = msgspec.json.Encoder()
+log = logging.getLogger("app.gateway")
 
 
 class Gateway:
@@ -44,3 +47,4 @@ class Gateway:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        log.info("closed the Azure connection pool")
