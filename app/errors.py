@@ -155,9 +155,21 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[byte
         message = f"Method {request.method} is not allowed on {request.url.path}."
     elif status == 413:
         message = "The request body is too large."
+    elif status == 400 and request.headers.get("content-length", "0") == "0" and request.method == "POST":
+        # Litestar's "Validation failed for POST /v1/..." for a missing body says nothing useful.
+        error = invalid_request("The request body is empty: send a JSON object.", code="invalid_json")
+        _log_error(error)
+        return error.to_response()
     else:
         message = exc.detail or "Invalid request."
     error = GatewayError(status, message, headers=exc.headers or None)
+    _log_error(error)
+    return error.to_response()
+
+
+def handle_recursion_error(_: Request, exc: RecursionError) -> Response[bytes]:
+    """A body nested deeper than the decoder (or translator) can recurse: the client's input, not our bug."""
+    error = invalid_request("The request body is nested too deeply.", code="invalid_json")
     _log_error(error)
     return error.to_response()
 
@@ -172,5 +184,6 @@ EXCEPTION_HANDLERS = {
     GatewayError: handle_gateway_error,
     msgspec.ValidationError: handle_validation_error,
     HTTPException: handle_http_exception,
+    RecursionError: handle_recursion_error,
     Exception: handle_unexpected,
 }

@@ -493,3 +493,18 @@ def test_access_log_ties_request_id_to_apim_request_id(
     assert "attempts=2" in lines[0] and "-> 200" in lines[0]
     apim = lines[0].split("apim_request_id=")[1].split()[0].split(",")
     assert len(apim) == 2 and all(len(a) == 36 for a in apim)
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses"])
+def test_odd_bodies_are_400_never_500(emulator: tuple[str, EmulatorState], state: EmulatorState, path: str) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    bodies = [b"", b"null", b"[]", b'"x"', b"\xff\xfe", deep, b'{"input": ' + b"[" * 5000 + b"]" * 5000 + b"}"]
+    with gateway(emulator) as (client, _):
+        for body in bodies:
+            response = client.post(path, content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 400, (body[:20], response.text)
+            error = error_of(response)
+            assert error["type"] == "invalid_request_error" and error["message"]
+        empty = client.post(path, content=b"", headers={"content-type": "application/json"})
+        assert error_of(empty)["message"] == "The request body is empty: send a JSON object."
+    assert attempts(state) == 0
