@@ -442,16 +442,12 @@ class ReasoningTextContent(Struct, forbid_unknown_fields=True):
 Stop: TypeAlias = Annotated[list[str], Meta(max_length=4, min_length=1)]
 
 
-class ChatCompletionRequestFunctionMessage(
-    Struct, tag_field="role", tag="function", forbid_unknown_fields=True
-):
+class ChatCompletionRequestFunctionMessage(Struct, tag_field="role", tag="function", forbid_unknown_fields=True):
     content: str | None
     name: str
 
 
-class ChatCompletionRequestMessageContentPartText(
-    Struct, tag_field="type", tag="text", forbid_unknown_fields=True
-):
+class ChatCompletionRequestMessageContentPartText(Struct, tag_field="type", tag="text", forbid_unknown_fields=True):
     text: str
 
 
@@ -571,9 +567,7 @@ class InputAudioContent(Struct, tag_field="type", tag="input_audio", forbid_unkn
     input_audio: InputAudio
 
 
-class FunctionCallOutputItem(
-    Struct, tag_field="type", tag="function_call_output", forbid_unknown_fields=True
-):
+class FunctionCallOutputItem(Struct, tag_field="type", tag="function_call_output", forbid_unknown_fields=True):
     call_id: Annotated[str, Meta(max_length=64, min_length=1)]
     output: Output | list[FunctionCallOutputContent]
     id: str | None | UnsetType = UNSET
@@ -661,9 +655,7 @@ class ReasoningItem(Struct, tag_field="type", tag="reasoning"):
     status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
 
 
-ChatTextContentList: TypeAlias = Annotated[
-    list[ChatCompletionRequestMessageContentPartText], Meta(min_length=1)
-]
+ChatTextContentList: TypeAlias = Annotated[list[ChatCompletionRequestMessageContentPartText], Meta(min_length=1)]
 
 
 ChatCompletionRequestAssistantMessageContentPart: TypeAlias = (
@@ -683,9 +675,7 @@ class ChatCompletionRequestMessageContentPartAudio(
     input_audio: ChatInputAudio
 
 
-class ChatCompletionRequestMessageContentPartFile(
-    Struct, tag_field="type", tag="file", forbid_unknown_fields=True
-):
+class ChatCompletionRequestMessageContentPartFile(Struct, tag_field="type", tag="file", forbid_unknown_fields=True):
     file: ChatFile
 
 
@@ -700,9 +690,7 @@ class ChatCompletionTool(Struct, forbid_unknown_fields=True):
     function: FunctionObject
 
 
-class ChatCompletionAllowedToolsChoice(
-    Struct, tag_field="type", tag="allowed_tools", forbid_unknown_fields=True
-):
+class ChatCompletionAllowedToolsChoice(Struct, tag_field="type", tag="allowed_tools", forbid_unknown_fields=True):
     allowed_tools: ChatAllowedTools
 
 
@@ -779,12 +767,7 @@ class ChatCompletionResponseMessage(Struct):
 
 
 InputMessageContent: TypeAlias = (
-    InputTextContent
-    | InputImageContent
-    | InputFileContent
-    | InputAudioContent
-    | OutputTextContent
-    | RefusalContent
+    InputTextContent | InputImageContent | InputFileContent | InputAudioContent | OutputTextContent | RefusalContent
 )
 
 
@@ -796,16 +779,12 @@ class ChatCompletionRequestSystemMessage(Struct, tag_field="role", tag="system",
     name: str | UnsetType = UNSET
 
 
-class ChatCompletionRequestDeveloperMessage(
-    Struct, tag_field="role", tag="developer", forbid_unknown_fields=True
-):
+class ChatCompletionRequestDeveloperMessage(Struct, tag_field="role", tag="developer", forbid_unknown_fields=True):
     content: ChatTextContent
     name: str | UnsetType = UNSET
 
 
-class ChatCompletionRequestAssistantMessage(
-    Struct, tag_field="role", tag="assistant", forbid_unknown_fields=True
-):
+class ChatCompletionRequestAssistantMessage(Struct, tag_field="role", tag="assistant", forbid_unknown_fields=True):
     content: str | ChatAssistantContentList | None | UnsetType = UNSET
     refusal: str | None | UnsetType = UNSET
     name: str | UnsetType = UNSET
@@ -819,9 +798,7 @@ class ChatCompletionRequestToolMessage(Struct, tag_field="role", tag="tool", for
     tool_call_id: str
 
 
-ChatUserContentList: TypeAlias = Annotated[
-    list[ChatCompletionRequestUserMessageContentPart], Meta(min_length=1)
-]
+ChatUserContentList: TypeAlias = Annotated[list[ChatCompletionRequestUserMessageContentPart], Meta(min_length=1)]
 
 
 ChatCompletionToolChoiceOption: TypeAlias = ToolChoiceOptions | ChatCompletionToolChoiceObject
@@ -994,9 +971,7 @@ class CreateChatCompletionRequest(Struct, forbid_unknown_fields=True):
     web_search_options: dict[str, Any] | UnsetType = UNSET
     moderation: dict[str, Any] | None | UnsetType = UNSET
     function_call: Literal["none", "auto"] | ChatCompletionFunctionCallOption | UnsetType = UNSET
-    functions: Annotated[list[ChatCompletionFunctions], Meta(max_length=128, min_length=1)] | UnsetType = (
-        UNSET
-    )
+    functions: Annotated[list[ChatCompletionFunctions], Meta(max_length=128, min_length=1)] | UnsetType = UNSET
     data_sources: (
         Annotated[
             list[dict[str, Any]],
