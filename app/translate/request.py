@@ -17,13 +17,7 @@ from app.models import generated as m
 from app.translate.capabilities import FIRST_VERSION
 from app.translate.options import TranslationOptions
 
-ChatMessage = (
-    m.ChatCompletionRequestSystemMessage
-    | m.ChatCompletionRequestDeveloperMessage
-    | m.ChatCompletionRequestUserMessage
-    | m.ChatCompletionRequestAssistantMessage
-    | m.ChatCompletionRequestToolMessage
-)
+ChatMessage = m.ChatCompletionRequestMessage
 UserPart = (
     m.ChatCompletionRequestMessageContentPartText
     | m.ChatCompletionRequestMessageContentPartImage
@@ -300,10 +294,11 @@ def _with_instructions(instructions: str, messages: list[ChatMessage]) -> list[C
     """`instructions` becomes the single leading system message, absorbing leading system/developer ones."""
     parts = [instructions]
     index = 0
-    while index < len(messages) and isinstance(
-        messages[index], m.ChatCompletionRequestSystemMessage | m.ChatCompletionRequestDeveloperMessage
-    ):
-        content = messages[index].content  # type: ignore[union-attr]
+    while index < len(messages):
+        message = messages[index]
+        if not isinstance(message, m.ChatCompletionRequestSystemMessage | m.ChatCompletionRequestDeveloperMessage):
+            break
+        content = message.content
         parts.append(content if isinstance(content, str) else "".join(p.text for p in content))
         index += 1
     return [m.ChatCompletionRequestSystemMessage(content="\n\n".join(parts)), *messages[index:]]
