@@ -388,6 +388,12 @@ def _refuse_unsupported(request: m.CreateResponse) -> None:
         raise unsupported(
             "truncation", "truncation 'auto' is not supported: Azure Chat Completions never truncates input."
         )
+    if _given(request.max_tool_calls):
+        raise unsupported(
+            "max_tool_calls",
+            "max_tool_calls has no Chat Completions equivalent: one Chat turn can return any number of tool "
+            "calls. Leave it unset, or set parallel_tool_calls to false for at most one call.",
+        )
     if _given(request.moderation):
         raise unsupported("moderation", "moderation has no Azure Chat Completions equivalent.")
     if _given(request.context_management):
@@ -425,6 +431,14 @@ def responses_to_chat(request: m.CreateResponse, options: TranslationOptions) ->
         parameter = options.token_limit_parameter
         if parameter == "auto":
             parameter = "max_completion_tokens" if caps.max_completion_tokens else "max_tokens"
+        elif parameter == "max_completion_tokens" and not caps.max_completion_tokens:
+            # The operator's override cannot make Azure accept a parameter its api-version lacks.
+            raise _needs_version(
+                "max_output_tokens",
+                "max_output_tokens (sent as max_completion_tokens by token_limit_parameter)",
+                "max_completion_tokens",
+                options,
+            )
         setattr(chat, parameter, request.max_output_tokens)
     if _given(request.temperature):
         chat.temperature = request.temperature
