@@ -49,6 +49,11 @@ def _needs_version(param: str, what: str, capability: str, options: TranslationO
     )
 
 
+def tag_of(value: Any) -> str:
+    """The `type` tag of a tagged Struct (msgspec keeps it in the class config, not as an attribute)."""
+    return str(type(value).__struct_config__.tag)
+
+
 def _given(value: Any) -> bool:
     """A parameter counts as sent when it is present and not null."""
     return value is not UNSET and value is not None
@@ -137,7 +142,7 @@ def _text_only(content: str | list[m.InputMessageContent], param: str, role: str
             raise unsupported(
                 f"{param}[{index}].type",
                 f"A {role} message can contain only text parts; Chat Completions has no "
-                f"'{getattr(part, 'type', type(part).__name__)}' for {role} messages.",
+                f"'{tag_of(part)}' for {role} messages.",
             )
         texts.append(text)
     return "".join(texts)
@@ -203,7 +208,7 @@ class _Conversation:
                 else:
                     raise unsupported(
                         f"{param}.content[{index}].type",
-                        f"An assistant message cannot contain '{part.type}' parts.",  # type: ignore[union-attr]
+                        f"An assistant message cannot contain '{tag_of(part)}' parts.",
                     )
         message = self.assistant()
         joined = self.take_think() + "".join(text)
@@ -241,7 +246,7 @@ def _function_output(item: m.FunctionCallOutputItem, param: str) -> m.ChatComple
                 raise unsupported(
                     f"{param}.output[{index}].type",
                     f"A function_call_output can carry only text for Chat Completions tool messages; "
-                    f"'{part.type}' parts have no Chat equivalent.",  # type: ignore[union-attr]
+                    f"'{tag_of(part)}' parts have no Chat equivalent.",
                 )
             parts.append(m.ChatCompletionRequestMessageContentPartText(text=part.text))
         content = parts if parts else ""
@@ -275,7 +280,7 @@ def _messages(request: m.CreateResponse, options: TranslationOptions) -> list[Ch
             elif isinstance(item, m.ReasoningInputItem):
                 conversation.add_reasoning(item)
             else:
-                kind = type(item).__struct_config__.tag  # every item Struct is tagged by `type`
+                kind = tag_of(item)  # every item Struct is tagged by `type`
                 raise unsupported(
                     param,
                     f"Input item type '{kind}' at input[{index}] has no Chat Completions representation; "
@@ -312,7 +317,7 @@ def _tools(tools: Sequence[m.Tool], options: TranslationOptions) -> list[m.ChatC
     for index, tool in enumerate(tools):
         param = f"tools[{index}]"
         if not isinstance(tool, m.FunctionTool):
-            kind = type(tool).__struct_config__.tag
+            kind = tag_of(tool)
             raise unsupported(
                 f"{param}.type",
                 f"Hosted tool type '{kind}' is not supported: Azure Chat Completions runs only function tools.",
@@ -366,7 +371,7 @@ def _tool_choice(
                 )
             allowed.append(entry["name"])
         return choice.mode, [tool for tool in tools if tool.function.name in allowed]
-    kind = type(choice).__struct_config__.tag
+    kind = tag_of(choice)
     raise unsupported("tool_choice", f"tool_choice type '{kind}' is a hosted tool, which Chat Completions lacks.")
 
 
