@@ -197,7 +197,8 @@ def _echo_text(text: m.ResponseTextParam | object) -> m.ResponseTextParam:
             description=fmt.description if fmt.description is not UNSET else None,
             strict=fmt.strict if isinstance(fmt.strict, bool) else False,
         )
-    return m.ResponseTextParam(format=fmt, verbosity=text.verbosity)
+    # A null verbosity means "the default"; Open Responses allows the key to be absent but not null.
+    return m.ResponseTextParam(format=fmt, verbosity=text.verbosity if text.verbosity is not None else UNSET)
 
 
 def envelope(request: m.CreateResponse, options: TranslationOptions, *, created_at: int, status: str) -> m.Response:
