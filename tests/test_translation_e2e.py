@@ -833,3 +833,24 @@ def test_chat_azure_extra_response_fields_come_back_unchanged(stack: Stack) -> N
         "detected": False,
     }
     assert x.body["choices"][0]["content_filter_results"]["hate"] == {"filtered": False, "severity": "safe"}
+
+
+def test_chat_allowed_tools_is_sent_as_those_tools_and_the_mode(stack: Stack) -> None:
+    body = {
+        "messages": [user("Weather in Oslo?")],
+        "tools": [chat_tool(WEATHER), chat_tool(STOCK)],
+        "tool_choice": {
+            "type": "allowed_tools",
+            "allowed_tools": {"mode": "required", "tools": [{"type": "function", "function": {"name": "get_stock_price"}}]},
+        },
+    }
+    x = stack.call(GA, body, path="/v1/chat/completions")
+    assert x.status == 200 and x.sent is not None
+    assert x.sent["tools"] == [chat_tool(STOCK)] and x.sent["tool_choice"] == "required"
+    assert x.body["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_stock_price"
+
+
+def test_chat_json_schema_is_refused_before_2024_08_01_preview(stack: Stack) -> None:
+    rf = {"type": "json_schema", "json_schema": {"name": "w", "schema": {"type": "object"}}}
+    error = stack.refused(GA_2024_06, {"messages": [user("Hi")], "response_format": rf}, path="/v1/chat/completions")
+    assert error["param"] == "response_format" and "2024-08-01-preview" in error["message"]
