@@ -841,7 +841,10 @@ def test_chat_allowed_tools_is_sent_as_those_tools_and_the_mode(stack: Stack) ->
         "tools": [chat_tool(WEATHER), chat_tool(STOCK)],
         "tool_choice": {
             "type": "allowed_tools",
-            "allowed_tools": {"mode": "required", "tools": [{"type": "function", "function": {"name": "get_stock_price"}}]},
+            "allowed_tools": {
+                "mode": "required",
+                "tools": [{"type": "function", "function": {"name": "get_stock_price"}}],
+            },
         },
     }
     x = stack.call(GA, body, path="/v1/chat/completions")
