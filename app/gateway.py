@@ -25,7 +25,11 @@ class Gateway:
         self.settings = settings
         self.client = client
         self.options = TranslationOptions(
-            deployment=settings.openai_model, capabilities=capabilities_for(settings.api_version)
+            deployment=settings.openai_model,
+            capabilities=capabilities_for(settings.api_version),
+            reasoning_replay=settings.reasoning_replay,
+            reasoning_parser=settings.reasoning_parser,
+            token_limit_parameter=settings.token_limit_parameter,
         )
 
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:

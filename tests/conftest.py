@@ -21,6 +21,10 @@ from app.config import Secret, Settings
 from app.emulator import EmulatorConfig, EmulatorState, create_emulator_app, emulator_state
 from app.factory import create_app
 
+# Gateways at several api-versions for the translation and conformance suites (the `stack` fixture). Named
+# here so pytest loads, and assert-rewrites, the plugin before any test module imports it.
+pytest_plugins = ["translation_harness"]
+
 AZURE_KEY = "emulator-key"
 DEPLOYMENT = "gpt-4o-mini"
 API_VERSION = "2024-10-21"

@@ -81,6 +81,7 @@ def _completion(
         system_fingerprint=ctx.config.system_fingerprint,
         prompt=prompt_tokens(ctx.request),
         usage=usage,
+        logprobs=(ctx.request.top_logprobs or 0) if ctx.request.logprobs else None,
     )
     return azure_json(200, body, ctx.request_id)
 

@@ -26,7 +26,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{os.urandom(24).hex()}"
 
 
-def _usage(usage: m.CompletionUsage | None | object) -> m.ResponseUsage | None:
+def _usage(usage: m.CompletionUsage | object | None) -> m.ResponseUsage | None:
     if not isinstance(usage, m.CompletionUsage):
         return None
     cached = 0
@@ -169,7 +169,7 @@ def _echo_tools(request: m.CreateResponse) -> list[m.Tool]:
     return tools
 
 
-def _echo_reasoning(reasoning: m.Reasoning | None | object) -> m.Reasoning | None:
+def _echo_reasoning(reasoning: m.Reasoning | object | None) -> m.Reasoning | None:
     """As sent, with `effort` and `summary` present (Open Responses requires both keys, null allowed)."""
     if not isinstance(reasoning, m.Reasoning):
         return None
@@ -197,7 +197,8 @@ def _echo_text(text: m.ResponseTextParam | object) -> m.ResponseTextParam:
             description=fmt.description if fmt.description is not UNSET else None,
             strict=fmt.strict if isinstance(fmt.strict, bool) else False,
         )
-    return m.ResponseTextParam(format=fmt, verbosity=text.verbosity)
+    # A null verbosity means "the default"; Open Responses allows the key to be absent but not null.
+    return m.ResponseTextParam(format=fmt, verbosity=text.verbosity if text.verbosity is not None else UNSET)
 
 
 def envelope(request: m.CreateResponse, options: TranslationOptions, *, created_at: int, status: str) -> m.Response:
