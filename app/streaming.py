@@ -14,7 +14,7 @@ the JSON on one line (Litestar's `ServerSentEvent` uses CRLF, which some SSE par
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -111,12 +111,17 @@ class EventStream(Stream):
         )
 
 
+Release = Callable[[], Awaitable[None]]
+
+
 async def open_events(
-    opened: Any, make_events: Callable[[UpstreamStream], AsyncGenerator[bytes, None]]
+    opened: Any, make_events: Callable[[UpstreamStream, Release], AsyncGenerator[bytes, None]]
 ) -> EventStream:
     """Enter `opened` (a Gateway.open_stream context) now; return the response that owns and streams it.
 
     Errors while opening (Azure's 4xx/5xx, Azure unreachable) propagate as GatewayError: a JSON error.
+    `make_events` gets the upstream stream and a `release` to call once Azure is done with (idempotent;
+    the response calls it anyway when it ends), so the slot is free before the client gets the last event.
     """
     stack = AsyncExitStack()
     try:
@@ -124,10 +129,12 @@ async def open_events(
     except BaseException:
         await stack.aclose()
         raise
-    return EventStream(UpstreamEvents(stack, make_events(upstream)))
+    return EventStream(UpstreamEvents(stack, make_events(upstream, stack.aclose)))
 
 
-async def response_events(upstream: UpstreamStream, stream: ResponseStream) -> AsyncGenerator[bytes, None]:
+async def response_events(
+    upstream: UpstreamStream, release: Release, stream: ResponseStream
+) -> AsyncGenerator[bytes, None]:
     """Responses events: created/in_progress at once, then one or more per Azure chunk, then the end."""
     for event in stream.start():
         yield frame(event)
@@ -152,27 +159,31 @@ async def response_events(upstream: UpstreamStream, stream: ResponseStream) -> A
         failure = "The gateway failed while translating Azure OpenAI's stream."
     if failure is None and not saw_done and not stream.finished:
         failure = "Azure OpenAI closed the stream before it finished."
+    await release()
     for event in stream.fail(failure) if failure is not None else stream.complete():
         yield frame(event)
 
 
-async def chat_events(upstream: UpstreamStream) -> AsyncGenerator[bytes, None]:
+async def chat_events(upstream: UpstreamStream, release: Release) -> AsyncGenerator[bytes, None]:
     """Azure's Chat Completions events passed through one by one, each as `data: <json>` + blank line.
 
     A mid-stream failure ends the stream with OpenAI's in-stream error object (which the openai SDKs raise
     as an APIError) and no `[DONE]`; an error object Azure sent itself is passed on as it is.
     """
     last = b""
+    message = "Azure OpenAI closed the stream before it finished."
     try:
         async for data in upstream.events():
             last = data
             yield b"".join(b"data: " + line + b"\n" for line in data.split(b"\n")) + b"\n"
             if data == _DONE:
-                return
-        message = "Azure OpenAI closed the stream before it finished."
+                break
     except UpstreamUnavailable as exc:
         message = f"{exc}."
-    if last.startswith(b'{"error"'):
+    finally:
+        # Before the body ends: a client that has read the whole stream never finds the slot still held.
+        await release()
+    if last == _DONE or last.startswith(b'{"error"'):
         return
     error = GatewayError(502, message, code="upstream_error")
     yield b"data: " + msgspec.json.encode(error.envelope()) + b"\n\n"

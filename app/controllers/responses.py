@@ -40,7 +40,8 @@ class ResponsesController(Controller):
         if data.stream is True:
             translator = ResponseStream(data, gateway.options)
             return await open_events(
-                gateway.open_stream(chat_request), lambda upstream: response_events(upstream, translator)
+                gateway.open_stream(chat_request),
+                lambda upstream, release: response_events(upstream, release, translator),
             )
         body = await gateway.complete(chat_request)
         try:
