@@ -38,8 +38,11 @@ SPECS_PRESENT = OPENAI_SPEC.exists() and OPEN_RESPONSES_SPEC.exists()
 SKIP_REASON = f"../shared specs not available (looked in {SHARED}); only structural stream checks ran"
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
-STATUS_OF_TERMINAL = {"response.completed": "completed", "response.incomplete": "incomplete",
-                      "response.failed": "failed"}  # fmt: skip
+STATUS_OF_TERMINAL = {
+    "response.completed": "completed",
+    "response.incomplete": "incomplete",
+    "response.failed": "failed",
+}
 
 
 class StreamInvalid(AssertionError):

@@ -172,7 +172,9 @@ def test_parallel_tool_calls_are_separate_items_closed_as_the_next_starts(stack:
         {"function": {"name": "get_weather", "arguments": {"city": "Tokyo"}}},
     ]
     result = same_as_json(
-        stack, {"message": {"tool_calls": calls}}, {"input": "Weather in Paris and Tokyo?", "tools": [WEATHER]}
+        stack,
+        {"message": {"tool_calls": calls}},
+        {"input": "Weather in Paris and Tokyo?", "tools": [WEATHER]},
     )
     output = result.final["output"]
     assert [json.loads(c["arguments"])["city"] for c in output] == ["Paris", "Tokyo"]
@@ -199,7 +201,9 @@ def test_refusal(stack: Stack) -> None:
     assert "".join(e["delta"] for e in result.of_type("response.refusal.delta")) == "I can't help with that."
 
 
-@pytest.mark.parametrize(("finish", "reason"), [("length", "max_output_tokens"), ("content_filter", "content_filter")])
+@pytest.mark.parametrize(
+    ("finish", "reason"), [("length", "max_output_tokens"), ("content_filter", "content_filter")]
+)
 def test_length_and_content_filter_end_incomplete(stack: Stack, finish: str, reason: str) -> None:
     reply = {"message": {"content": "Once upon a time"}, "finish_reason": finish}
     result = same_as_json(stack, reply, {"input": "Tell me a story"})
@@ -209,9 +213,12 @@ def test_length_and_content_filter_end_incomplete(stack: Stack, finish: str, rea
 
 
 def test_empty_answer_streams_an_empty_message_like_the_json_route(stack: Stack) -> None:
-    result = same_as_json(stack, {"message": {"content": ""}, "finish_reason": "content_filter"}, {"input": "x"})
-    assert result.final["output"][0]["content"] == [{"type": "output_text", "text": "", "annotations": [],
-                                                     "logprobs": []}]  # fmt: skip
+    result = same_as_json(
+        stack, {"message": {"content": ""}, "finish_reason": "content_filter"}, {"input": "x"}
+    )
+    assert result.final["output"][0]["content"] == [
+        {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+    ]
 
 
 # -- Responses: failures ---------------------------------------------------------------------------------
@@ -220,7 +227,10 @@ def test_empty_answer_streams_an_empty_message_like_the_json_route(stack: Stack)
 @pytest.mark.parametrize("failure", ["error_chunk", "drop"])
 def test_mid_stream_failure_ends_with_response_failed(stack: Stack, failure: str) -> None:
     stack.script(
-        {"message": {"content": "one two three four five six"}, "stream": {"fail_after": 3, "failure": failure}}
+        {
+            "message": {"content": "one two three four five six"},
+            "stream": {"fail_after": 3, "failure": failure},
+        }
     )
     result = stream_responses(stack, {"input": "count"})
     assert result.terminal == "response.failed"
@@ -238,7 +248,9 @@ def test_mid_stream_timeout_ends_with_response_failed(servers: Stack) -> None:
     with running(app) as url:
         servers.state.clear()
         servers.script({"message": {"content": "slow answer"}, "stream": {"chunk_delay": 1.0}})
-        response = httpx.post(url + "/v1/responses", json={"model": "m", "input": "hi", "stream": True}, timeout=30)
+        response = httpx.post(
+            url + "/v1/responses", json={"model": "m", "input": "hi", "stream": True}, timeout=30
+        )
         result = validate_stream(response.content)
         assert result.terminal == "response.failed"
         assert "timed out mid-stream (read timeout)" in result.final["error"]["message"]
@@ -249,7 +261,12 @@ def test_mid_stream_timeout_ends_with_response_failed(servers: Stack) -> None:
     ("status", "body", "expected", "code"),
     [
         (429, {"error": {"code": "429", "message": "Rate limit is exceeded."}}, 429, "429"),
-        (400, {"error": {"code": "content_filter", "message": "filtered", "param": "prompt"}}, 400, "content_filter"),
+        (
+            400,
+            {"error": {"code": "content_filter", "message": "filtered", "param": "prompt"}},
+            400,
+            "content_filter",
+        ),
         (401, {"error": {"code": "401", "message": "Access denied"}}, 502, "upstream_auth_failed"),
         (404, {"error": {"code": "DeploymentNotFound", "message": "no"}}, 502, "upstream_not_found"),
         (500, {"error": {"code": "InternalServerError", "message": "boom"}}, 502, "upstream_error"),
@@ -260,8 +277,11 @@ def test_errors_before_the_stream_are_json_errors(
     stack: Stack, path: str, status: int, body: dict[str, Any], expected: int, code: str
 ) -> None:
     stack.script({"status": status, "body": body, "headers": {"retry-after-ms": "1500"}})
-    request = {"model": "m", "input": "hi"} if path == "/v1/responses" else {"model": "m", "messages": [
-        {"role": "user", "content": "hi"}]}  # fmt: skip
+    request = (
+        {"model": "m", "input": "hi"}
+        if path == "/v1/responses"
+        else {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    )
     response = post_stream(stack, request, path)
     assert response.status_code == expected
     assert response.headers["content-type"].startswith("application/json")
@@ -273,8 +293,10 @@ def test_errors_before_the_stream_are_json_errors(
 def test_unreachable_azure_is_a_json_502(servers: Stack) -> None:
     app = create_app(settings_for(f"http://127.0.0.1:{free_port()}"))
     with running(app) as url:
-        for path, body in (("/v1/responses", {"input": "hi"}), ("/v1/chat/completions", {"messages": [
-                {"role": "user", "content": "hi"}]})):  # fmt: skip
+        for path, body in (
+            ("/v1/responses", {"input": "hi"}),
+            ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
+        ):
             response = httpx.post(url + path, json={"model": "m", "stream": True, **body}, timeout=30)
             assert response.status_code == 502
             assert response.json()["error"]["code"] == "upstream_unavailable"
@@ -290,7 +312,9 @@ def test_created_arrives_before_azure_sends_any_content(stack: Stack) -> None:
     body = b""
     with (
         httpx.Client(timeout=httpx.Timeout(10)) as client,
-        client.stream("POST", stack.url + "/v1/responses", json={"model": "m", "input": "hi", "stream": True}) as r,
+        client.stream(
+            "POST", stack.url + "/v1/responses", json={"model": "m", "input": "hi", "stream": True}
+        ) as r,
     ):
         lines = r.iter_lines()
         for line in lines:
@@ -321,7 +345,9 @@ def test_client_disconnect_cancels_azure_and_frees_the_slot(stack: Stack, path: 
     words = " ".join(f"word{i}" for i in range(400))
     stack.script({"message": {"content": words}, "stream": {"chunk_delay": 0.02}})
     body = {"model": "m", "stream": True}
-    body.update({"input": "hi"} if path == "/v1/responses" else {"messages": [{"role": "user", "content": "hi"}]})
+    body.update(
+        {"input": "hi"} if path == "/v1/responses" else {"messages": [{"role": "user", "content": "hi"}]}
+    )
     with httpx.Client(timeout=10) as client, client.stream("POST", stack.url + path, json=body) as r:
         lines = []
         for line in r.iter_lines():
@@ -358,25 +384,33 @@ def test_many_concurrent_streams_share_the_slots(stack: Stack) -> None:
 def test_chat_stream_passes_azure_events_through(stack: Stack) -> None:
     response = post_stream(
         stack,
-        {"model": "my-model", "messages": [{"role": "user", "content": "Hello there"}],
-         "stream_options": {"include_usage": True}},
+        {
+            "model": "my-model",
+            "messages": [{"role": "user", "content": "Hello there"}],
+            "stream_options": {"include_usage": True},
+        },
         "/v1/chat/completions",
-    )  # fmt: skip
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     events = parse_chat_sse(response.content)
     assert events[-1] == "[DONE]"
     assert events[0]["choices"] == [] and "prompt_filter_results" in events[0]  # unchanged
     assert any(c.get("choices") and "delta" not in c["choices"][0] for c in events[:-1])  # filter-only chunk
     assert events[-2]["choices"] == [] and events[-2]["usage"]["total_tokens"] > 0
-    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in events[:-1] if c["choices"] and
-                   "delta" in c["choices"][0])  # fmt: skip
+    text = "".join(
+        c["choices"][0]["delta"].get("content") or ""
+        for c in events[:-1]
+        if c["choices"] and "delta" in c["choices"][0]
+    )
     assert text == "You said: Hello there"
     assert stack.last_request().body["model"] == DEPLOYMENT
 
 
 def test_chat_stream_failure_ends_with_an_error_event(stack: Stack) -> None:
     stack.script({"message": {"content": "a b c d e"}, "stream": {"fail_after": 2, "failure": "drop"}})
-    response = post_stream(stack, {"model": "m", "messages": [{"role": "user", "content": "x"}]}, "/v1/chat/completions")
+    response = post_stream(
+        stack, {"model": "m", "messages": [{"role": "user", "content": "x"}]}, "/v1/chat/completions"
+    )
     events = parse_chat_sse(response.content)
     assert "[DONE]" not in events
     assert events[-1]["error"]["type"] == "server_error"
@@ -385,10 +419,16 @@ def test_chat_stream_failure_ends_with_an_error_event(stack: Stack) -> None:
 
 def test_chat_stream_passes_azure_error_chunk_through(stack: Stack) -> None:
     stack.script({"message": {"content": "a b c d e"}, "stream": {"fail_after": 2}})
-    response = post_stream(stack, {"model": "m", "messages": [{"role": "user", "content": "x"}]}, "/v1/chat/completions")
+    response = post_stream(
+        stack, {"model": "m", "messages": [{"role": "user", "content": "x"}]}, "/v1/chat/completions"
+    )
     events = parse_chat_sse(response.content)
-    assert events[-1] == {"error": {"code": "InternalServerError", "message": "The server had an error while "
-                                    "processing your request. Sorry about that!"}}  # fmt: skip
+    assert events[-1] == {
+        "error": {
+            "code": "InternalServerError",
+            "message": "The server had an error while processing your request. Sorry about that!",
+        }
+    }
 
 
 # -- Real clients ---------------------------------------------------------------------------------------
@@ -442,7 +482,11 @@ def test_openai_sdk_chat_completions_stream(stack: Stack) -> None:
 def test_openai_sdk_chat_stream_raises_on_mid_stream_failure(stack: Stack) -> None:
     stack.script({"message": {"content": "a b c d e"}, "stream": {"fail_after": 2, "failure": "drop"}})
     with pytest.raises(openai.APIError):
-        list(sdk(stack).chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], stream=True))
+        list(
+            sdk(stack).chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+        )
 
 
 def test_openai_sdk_chat_stream_with_parallel_tool_calls(stack: Stack) -> None:
@@ -451,9 +495,14 @@ def test_openai_sdk_chat_stream_with_parallel_tool_calls(stack: Stack) -> None:
         {"function": {"name": "get_weather", "arguments": {"city": "Rome"}}},
     ]
     stack.script({"message": {"tool_calls": calls}})
-    chunks = list(sdk(stack).chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "x"}], tools=[CHAT_WEATHER], stream=True  # type: ignore[list-item]
-    ))  # fmt: skip
+    chunks = list(
+        sdk(stack).chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": "x"}],
+            tools=[CHAT_WEATHER],
+            stream=True,  # type: ignore[list-item]
+        )
+    )
     arguments: dict[int, str] = {}
     for chunk in chunks:
         for choice in chunk.choices:
@@ -510,30 +559,60 @@ def test_every_event_kind_validates_against_both_official_schemas(stack: Stack) 
         {"message": {"content": "a b c d"}, "stream": {"fail_after": 2}},
     )
     kinds: set[str] = set()
-    for body in ({"input": "a"}, {"input": "b"}, {"input": "c", "tools": [WEATHER]}, {"input": "d"}, {"input": "e"}):
+    for body in (
+        {"input": "a"},
+        {"input": "b"},
+        {"input": "c", "tools": [WEATHER]},
+        {"input": "d"},
+        {"input": "e"},
+    ):
         result = stream_responses(stack, body)
         assert result.schema_checked
         kinds |= set(result.types())
     assert kinds >= {
-        "response.created", "response.in_progress", "response.completed", "response.incomplete",
-        "response.failed", "response.output_item.added", "response.output_item.done",
-        "response.content_part.added", "response.content_part.done", "response.output_text.delta",
-        "response.output_text.done", "response.refusal.delta", "response.refusal.done",
-        "response.function_call_arguments.delta", "response.function_call_arguments.done",
-        "response.reasoning_summary_part.added", "response.reasoning_summary_part.done",
-        "response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
-    }  # fmt: skip
+        "response.created",
+        "response.in_progress",
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+        "response.output_item.added",
+        "response.output_item.done",
+        "response.content_part.added",
+        "response.content_part.done",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.refusal.delta",
+        "response.refusal.done",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_part.done",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
+    }
 
 
 @pytest.mark.shared
 @pytest.mark.skipif(not SPECS_PRESENT, reason=SKIP_REASON)
 def test_the_validator_rejects_an_event_outside_the_schemas() -> None:
-    bad = {"type": "response.output_text.delta", "sequence_number": 0, "item_id": "m", "output_index": 0,
-           "content_index": 0, "delta": "x"}  # fmt: skip
+    bad = {
+        "type": "response.output_text.delta",
+        "sequence_number": 0,
+        "item_id": "m",
+        "output_index": 0,
+        "content_index": 0,
+        "delta": "x",
+    }
     with pytest.raises(AssertionError, match="OpenAI schema"):
         check_schemas(bad)  # OpenAI requires logprobs
     # Valid for OpenAI, unknown to Open Responses (which names it response.reasoning.delta).
-    reasoning_text = {"type": "response.reasoning_text.delta", "sequence_number": 0, "item_id": "rs",
-                      "output_index": 0, "content_index": 0, "delta": "x"}  # fmt: skip
+    reasoning_text = {
+        "type": "response.reasoning_text.delta",
+        "sequence_number": 0,
+        "item_id": "rs",
+        "output_index": 0,
+        "content_index": 0,
+        "delta": "x",
+    }
     with pytest.raises(AssertionError, match="Open Responses's streaming union has no event type"):
         check_schemas(reasoning_text)
