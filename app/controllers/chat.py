@@ -5,6 +5,8 @@ With `stream: true`, Azure's server-sent events are passed through one by one as
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import msgspec
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
@@ -23,7 +25,7 @@ _CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
 
 class ChatCompletionsController(Controller):
     path = "/v1/chat/completions"
-    tags = ["Chat"]
+    tags: ClassVar[list[str]] = ["Chat"]
 
     @post(
         operation_id="createChatCompletion",

@@ -5,6 +5,8 @@ With `stream: true`, Azure's chunks are translated into Responses events as they
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import msgspec
 from litestar import Controller, post
 from litestar.di import NamedDependency
@@ -24,7 +26,7 @@ _CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
 
 class ResponsesController(Controller):
     path = "/v1/responses"
-    tags = ["Responses"]
+    tags: ClassVar[list[str]] = ["Responses"]
 
     @post(
         operation_id="createResponse",

@@ -26,7 +26,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{os.urandom(24).hex()}"
 
 
-def _usage(usage: m.CompletionUsage | None | object) -> m.ResponseUsage | None:
+def _usage(usage: m.CompletionUsage | object | None) -> m.ResponseUsage | None:
     if not isinstance(usage, m.CompletionUsage):
         return None
     cached = 0
@@ -74,7 +74,11 @@ def _annotations(message: m.ChatCompletionResponseMessage, text: str) -> list[m.
         return []
     return [
         m.UrlCitation(
-            type="url_citation", url=citation.url, start_index=0, end_index=len(text), title=citation.title or ""
+            type="url_citation",
+            url=citation.url,
+            start_index=0,
+            end_index=len(text),
+            title=citation.title or "",
         )
         for citation in context.citations
         if isinstance(citation.url, str) and citation.url
@@ -201,7 +205,7 @@ def _echo_tools(request: m.CreateResponse) -> list[m.Tool]:
     return tools
 
 
-def _echo_reasoning(reasoning: m.Reasoning | None | object) -> m.Reasoning | None:
+def _echo_reasoning(reasoning: m.Reasoning | object | None) -> m.Reasoning | None:
     """As sent, with `effort` and `summary` present (Open Responses requires both keys, null allowed)."""
     if not isinstance(reasoning, m.Reasoning):
         return None
@@ -232,7 +236,9 @@ def _echo_text(text: m.ResponseTextParam | object) -> m.ResponseTextParam:
     return m.ResponseTextParam(format=fmt, verbosity=text.verbosity)
 
 
-def envelope(request: m.CreateResponse, options: TranslationOptions, *, created_at: int, status: str) -> m.Response:
+def envelope(
+    request: m.CreateResponse, options: TranslationOptions, *, created_at: int, status: str
+) -> m.Response:
     """The Response with no output yet: identity, status and every request parameter echoed."""
 
     def given(value: object, default: object) -> object:

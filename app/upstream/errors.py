@@ -8,6 +8,7 @@ and `param`; throttling stays a 429 with Azure's hints.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import msgspec
@@ -54,7 +55,10 @@ def from_upstream_status(
                 "(GATEWAY_OPENAI_MODEL) to a deployment name from the Azure portal, not a model name."
             )
         else:
-            text = f"Azure OpenAI answered 404 at {endpoint}: {message} Check openai_base_url and the api-version."
+            text = (
+                f"Azure OpenAI answered 404 at {endpoint}: {message} "
+                "Check openai_base_url and the api-version."
+            )
         return GatewayError(502, text, code="upstream_not_found")
     if status == 429:
         headers = {name: reply.headers[name] for name in _RATE_HEADERS if name in reply.headers}
@@ -62,15 +66,14 @@ def from_upstream_status(
         if "retry-after" not in headers:
             millis = headers.get("retry-after-ms") or headers.get("x-ms-retry-after-ms")
             if millis:
-                try:
+                with contextlib.suppress(ValueError):
                     headers["retry-after"] = str(max(1, round(float(millis) / 1000)))
-                except ValueError:
-                    pass
         return GatewayError(429, message, code=code or "rate_limit_exceeded", headers=headers)
     if 400 <= status < 500:
         param = _text(error.get("param"))
         inner = error.get("innererror") or error.get("inner_error")
-        if code == "content_filter" or (isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"):
+        policy = isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"
+        if code == "content_filter" or policy:
             return GatewayError(400, message, param=param, code="content_filter")
         return GatewayError(400 if status != 413 else 413, message, param=param, code=code)
     return GatewayError(502, f"Azure OpenAI failed with HTTP {status}: {message}", code="upstream_error")
@@ -83,4 +86,5 @@ def from_unavailable(exc: UpstreamUnavailable) -> GatewayError:
 
 
 def malformed_reply(what: str) -> GatewayError:
-    return GatewayError(502, f"Azure OpenAI sent a reply the gateway could not read: {what}.", code="upstream_error")
+    message = f"Azure OpenAI sent a reply the gateway could not read: {what}."
+    return GatewayError(502, message, code="upstream_error")
