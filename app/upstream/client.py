@@ -76,7 +76,7 @@ class UpstreamStream:
         buffer = b""
         data: list[bytes] = []
         try:
-            async for raw in self._response.aiter_raw():
+            async for raw in self._response.aiter_bytes():  # content-decoded (gzip)
                 buffer += raw
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
