@@ -39,8 +39,6 @@ def chat_for_azure(
 ) -> m.CreateChatCompletionRequest:
     caps = options.capabilities
     request.model = options.deployment
-    if request.stream is True:
-        raise unsupported("stream", "stream is not supported yet by this gateway.")
     for name in _NEVER:
         if _given(getattr(request, name)):
             raise unsupported(name, f"{name} has no Azure OpenAI Chat Completions equivalent.")

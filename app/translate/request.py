@@ -403,8 +403,6 @@ def _refuse_unsupported(request: m.CreateResponse) -> None:
         raise unsupported("moderation", "moderation has no Azure Chat Completions equivalent.")
     if _given(request.context_management):
         raise unsupported("context_management", "context_management has no Chat Completions equivalent.")
-    if request.stream is True:
-        raise unsupported("stream", "stream is not supported yet by this gateway.")
     if _given(request.include):
         for index, value in enumerate(request.include or ()):
             if value in _INCLUDE_IMPOSSIBLE:
@@ -418,6 +416,12 @@ def responses_to_chat(request: m.CreateResponse, options: TranslationOptions) ->
     caps = options.capabilities
     _refuse_unsupported(request)
     chat = m.CreateChatCompletionRequest(messages=_messages(request, options), model=options.deployment)
+    if request.stream is True:
+        chat.stream = True
+        # Usage arrives in a last chunk only when asked for, and only api-versions that know stream_options
+        # accept the question; without it the streamed Response reports usage null.
+        if caps.stream_options:
+            chat.stream_options = m.ChatCompletionStreamOptions(include_usage=True)
 
     tools = _tools(request.tools, options) if isinstance(request.tools, list) else []
     choice, tools = _tool_choice(request, tools)
