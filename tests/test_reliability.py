@@ -508,3 +508,50 @@ def test_odd_bodies_are_400_never_500(emulator: tuple[str, EmulatorState], state
         empty = client.post(path, content=b"", headers={"content-type": "application/json"})
         assert error_of(empty)["message"] == "The request body is empty: send a JSON object."
     assert attempts(state) == 0
+
+
+# Streams: the pre-body phase is retried, nothing after the first byte is --------------------------------
+
+
+@pytest.mark.parametrize(("path", "body"), ROUTES)
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"fault": "throttle", "retry_after_ms": 50},
+        {"fault": "server_error", "status": 503},
+        {"fault": "reset"},
+    ],
+)
+def test_stream_open_is_retried_before_any_byte_is_sent(
+    emulator: tuple[str, EmulatorState], state: EmulatorState, path: str, body: dict[str, Any], fault: dict[str, Any]
+) -> None:
+    faults(emulator[0], fault)
+    with gateway(emulator) as (client, _):
+        response = client.post(path, json={**body, "stream": True})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["x-request-id"]
+    assert b"[DONE]" in response.content or b"response.completed" in response.content
+    assert attempts(state) == 2
+
+
+def test_stream_429_after_retries_is_a_json_429(emulator: tuple[str, EmulatorState], state: EmulatorState) -> None:
+    faults(emulator[0], {"fault": "throttle", "retry_after": "3", "count": 2})
+    with gateway(emulator, max_retries=1) as (client, _):
+        response = client.post("/v1/chat/completions", json={**CHAT_BODY, "stream": True})
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "3"
+    assert error_of(response)["type"] == "rate_limit_error"
+    assert attempts(state) == 2
+
+
+def test_mid_stream_drop_is_not_retried(emulator: tuple[str, EmulatorState], state: EmulatorState) -> None:
+    script = {
+        "replies": [{"message": {"content": "one two three four"}, "stream": {"fail_after": 1, "failure": "drop"}}]
+    }
+    httpx.post(f"{emulator[0]}/_emulator/script", json=script)
+    with gateway(emulator) as (client, _):
+        response = client.post("/v1/responses", json={**RESPONSES_BODY, "stream": True})
+    assert response.status_code == 200  # the stream had started: the failure is reported inside it
+    assert b"response.failed" in response.content
+    assert attempts(state) == 1

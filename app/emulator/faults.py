@@ -10,9 +10,9 @@ A fault is one more kind of scripted action (``{"fault": "<kind>", ...}`` in ``/
 ``server_error``   ``status`` 500 (default), 502, 503 or 504 with Azure's body for it
 ``delay``          wait ``seconds``, then answer normally (longer than the gateway's read timeout = timeout)
 ``reset``          TCP reset. ``after_bytes`` = 0: before any response byte; > 0: after the status line,
-                   headers and that many body bytes. ``after_chunks`` is the mid-stream hook: a streamed reply
-                   (``stream: true``) should send that many SSE chunks and then reset; the non-streaming
-                   emulator ignores it.
+                   headers and that many body bytes. A reset *mid-stream* is a streamed reply's knob instead:
+                   ``{"message": {...}, "stream": {"fail_after": N, "failure": "drop"}}`` (see
+                   :mod:`app.emulator.streaming`), since it needs the validated ``stream: true`` request.
 ``malformed``      200 ``application/json`` whose body is truncated JSON
 ``content_filter`` 400 in the live service's shape (``innererror.content_filter_result``)
 =================  ======================================================================================
@@ -69,7 +69,6 @@ class Fault(Action, frozen=True):
     retry_after: str | None = None
     seconds: float = 0.0
     after_bytes: int = 0
-    after_chunks: int | None = None
 
     # Throttling, 5xx, resets and garbage happen in front of the model, before the body is looked at.
     needs_valid_request: ClassVar[bool] = False

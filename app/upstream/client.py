@@ -26,6 +26,7 @@ __all__ = [
     "GatewayBusy",
     "UpstreamError",
     "UpstreamResponse",
+    "UpstreamStream",
     "UpstreamUnavailable",
     "chat_completions_url",
 ]
@@ -61,6 +62,62 @@ class UpstreamResponse:
     status: int
     headers: httpx.Headers
     body: bytes
+
+
+class UpstreamStream:
+    """Azure's reply to a ``stream: true`` request, open: status and headers now, the events as they come.
+
+    ``body`` holds the whole (JSON error) body when ``status`` is not 2xx, and is empty otherwise.
+    """
+
+    def __init__(self, response: httpx.Response, body: bytes, host: str) -> None:
+        self.status = response.status_code
+        self.headers = response.headers
+        self.body = body
+        self._response = response
+        self._host = host
+
+    async def events(self) -> AsyncIterator[bytes]:
+        """The ``data`` of each server-sent event, as bytes, in order; ``b"[DONE]"`` included.
+
+        Parsed from the raw bytes as they arrive (LF or CRLF line ends; multi-line data joined with LF; other
+        fields and comments ignored). Ends when the body ends. Raises ``UpstreamUnavailable`` if the
+        connection drops or a read times out mid-stream.
+        """
+        buffer = b""
+        data: list[bytes] = []
+        try:
+            async for raw in self._response.aiter_bytes():  # content-decoded (gzip)
+                buffer += raw
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    line = line.removesuffix(b"\r")
+                    if not line:
+                        if data:
+                            yield b"\n".join(data)
+                            data = []
+                    elif line.startswith(b"data:"):
+                        value = line[5:]
+                        data.append(value[1:] if value.startswith(b" ") else value)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise _unavailable(exc, self._host, "mid-stream") from None
+        line = buffer.removesuffix(b"\r")
+        if line.startswith(b"data:"):
+            value = line[5:]
+            data.append(value[1:] if value.startswith(b" ") else value)
+        if data:
+            yield b"\n".join(data)
+
+
+def _unavailable(exc: Exception, host: str, when: str = "") -> UpstreamUnavailable:
+    """``when`` (e.g. "mid-stream") says at which point the failure happened, if not while connecting."""
+    if isinstance(exc, httpx.TimeoutException):
+        phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
+        where = f" {when}" if when else ""
+        return UpstreamUnavailable(f"Azure OpenAI at {host} timed out{where} ({phase} timeout)", timeout=True)
+    # str(exc) of a transport error names the socket problem, never request headers.
+    what = f"dropped the connection {when}" if when else "is unreachable"
+    return UpstreamUnavailable(f"Azure OpenAI at {host} {what}: {type(exc).__name__}: {exc}")
 
 
 def _quote_segment(value: str) -> str:
@@ -118,6 +175,7 @@ class AzureChatClient:
         self._max_queue = settings.max_queue
         self._max_queue_wait = settings.max_queue_wait
         self.request_timeout = settings.request_timeout
+        self._stream_idle_timeout = settings.stream_idle_timeout
         self.retry_policy = RetryPolicy(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
         self.in_flight = 0
         """Slots held right now (tests check it drops back to 0: no leaked slots)."""
@@ -211,16 +269,9 @@ class AzureChatClient:
                 f"({self.request_timeout:g}s){_tries()}",
                 timeout=True,
             ) from None
-        except httpx.TimeoutException as exc:
-            phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
-            raise UpstreamUnavailable(
-                f"Azure OpenAI at {self._host} timed out ({phase} timeout){_tries()}", timeout=True
-            ) from None
-        except httpx.TransportError as exc:
-            # str(exc) of a transport error names the socket problem, never request headers.
-            raise UpstreamUnavailable(
-                f"Azure OpenAI at {self._host} is unreachable: {type(exc).__name__}: {exc}{_tries()}"
-            ) from None
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            unavailable = _unavailable(exc, self._host)
+            raise UpstreamUnavailable(f"{unavailable}{_tries()}", timeout=unavailable.timeout) from None
 
     async def post_chat(self, body: bytes) -> UpstreamResponse:
         """POST a Chat Completions request body (JSON bytes) and return Azure's reply untouched.
@@ -232,6 +283,50 @@ class AzureChatClient:
         async with self._slot(deadline):
             response = await self.attempt(lambda: self._send(body), deadline)
         return UpstreamResponse(status=response.status_code, headers=response.headers, body=response.content)
+
+    @asynccontextmanager
+    async def stream_chat(self, body: bytes) -> AsyncIterator[UpstreamStream]:
+        """POST a ``stream: true`` request; inside the block, Azure's status is known and its events readable.
+
+        The concurrency slot and the connection are held until the block exits - when the stream is drained,
+        fails or is abandoned (client disconnect: the task is cancelled and the connection closed, which
+        Azure sees as a cancelled request). A non-2xx reply is read whole into ``body``, like ``post_chat``.
+        """
+        deadline = self.deadline()
+        # Between events, a stream may be silent for stream_idle_timeout (or read_timeout, if shorter).
+        default = self._client.timeout
+        idle = min(self._stream_idle_timeout, default.read or self._stream_idle_timeout)
+        timeout = httpx.Timeout(connect=default.connect, read=idle, write=default.write, pool=default.pool)
+
+        async def open_stream() -> httpx.Response:
+            # One attempt of the pre-body phase: status and headers (and a whole error body), no events yet,
+            # so a 429/5xx/reset here is retried by ``attempt`` before the client has seen anything.
+            request = self._client.build_request(
+                "POST", self.url, content=body, headers={"accept": "text/event-stream"}, timeout=timeout
+            )
+            _note_attempt()
+            response = await self._client.send(request, stream=True)
+            _note_upstream_id(response)
+            if response.status_code >= 300:
+                try:
+                    await response.aread()
+                except BaseException:
+                    await response.aclose()
+                    raise
+            return response
+
+        async with self._slot(deadline):
+            response = await self.attempt(open_stream, deadline)
+            try:
+                error_body = response.content if response.status_code >= 300 else b""
+                yield UpstreamStream(response, error_body, self._host)
+            finally:
+                await response.aclose()
+
+    @property
+    def free_slots(self) -> int:
+        """How many of the ``num_concurrent_requests`` slots are free right now (for health and tests)."""
+        return self._semaphore._value
 
     async def aclose(self) -> None:
         await self._client.aclose()
