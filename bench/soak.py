@@ -44,7 +44,22 @@ async def chat(client: httpx.AsyncClient) -> httpx.Response:
     return await client.post("/v1/chat/completions", json=body)
 
 
-WORKLOADS: dict[str, Workload] = {"responses": responses, "chat": chat}
+async def responses_stream(client: httpx.AsyncClient) -> httpx.Response:
+    body = {"model": "x", "input": f"soak {random.random():.6f}", "stream": True}
+    return await client.post("/v1/responses", json=body)
+
+
+async def chat_stream(client: httpx.AsyncClient) -> httpx.Response:
+    body = {"model": "x", "messages": [{"role": "user", "content": f"soak {random.random():.6f}"}], "stream": True}
+    return await client.post("/v1/chat/completions", json=body)
+
+
+WORKLOADS: dict[str, Workload] = {
+    "responses": responses,
+    "chat": chat,
+    "responses_stream": responses_stream,
+    "chat_stream": chat_stream,
+}
 
 # What the emulator injects into a random `--fault-rate` share of requests. Most are absorbed by the
 # gateway's retries; malformed bodies (502) and content-filter rejections (400) reach the client by design.
@@ -128,6 +143,12 @@ def parse_mix(text: str) -> list[tuple[str, float]]:
 
 def kind_of(response: httpx.Response) -> str:
     if response.status_code < 400:
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            text = response.text
+            if '"response.failed"' in text or ('"error"' in text and "[DONE]" not in text):
+                return "stream failed mid-way"
+            if '"response.completed"' not in text and "[DONE]" not in text:
+                return "stream incomplete"
         return "ok"
     try:
         code = response.json()["error"]["code"]
@@ -173,7 +194,11 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=600, help="seconds to run (default 600)")
     parser.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
     parser.add_argument("--fault-rate", type=float, default=0.05, help="share of upstream calls faulted")
-    parser.add_argument("--mix", default="responses=1,chat=1", help="workload weights, e.g. responses=3,chat=1")
+    parser.add_argument(
+        "--mix",
+        default="responses=1,chat=1,responses_stream=1,chat_stream=1",
+        help=f"workload weights, e.g. responses=3,chat=1 (known: {', '.join(WORKLOADS)})",
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="gateway num_concurrent_requests")
     parser.add_argument("--url", help="use a running gateway instead of starting one")
     parser.add_argument("--emulator-url", help="the running gateway's emulator (for fault injection)")
