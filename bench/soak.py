@@ -145,10 +145,15 @@ def kind_of(response: httpx.Response) -> str:
     if response.status_code < 400:
         if response.headers.get("content-type", "").startswith("text/event-stream"):
             text = response.text
-            if '"response.failed"' in text or ('"error"' in text and "[DONE]" not in text):
-                return "stream failed mid-way"
-            if '"response.completed"' not in text and "[DONE]" not in text:
-                return "stream incomplete"
+            if "/responses" in str(response.request.url):
+                if "event: response.failed" in text:
+                    return "stream ended response.failed"
+                if "event: response.completed" not in text and "event: response.incomplete" not in text:
+                    return "stream cut before its terminal event"
+            elif "data: [DONE]" not in text:
+                return "stream cut before [DONE]"
+            elif 'data: {"error"' in text:
+                return "stream error chunk"
         return "ok"
     try:
         code = response.json()["error"]["code"]
