@@ -173,7 +173,10 @@ async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket]
                 raise RuntimeError("the Azure emulator exited during startup")
             await asyncio.sleep(0.01)
 
-    gateway = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host, port=settings.port))
+    # No access log: one log line per request costs more than the gateway's own work on it.
+    gateway = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, access_log=False)
+    )
     try:
         await gateway.serve()
     finally:
@@ -183,7 +186,15 @@ async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket]
 
 
 def _run(coro: Any) -> int:
-    asyncio.run(coro)
+    # uvloop when installed (it is a dependency on Linux and macOS): about twice the throughput of asyncio's
+    # own loop for the same gateway. Note uvicorn.Server.serve() alone never picks the loop; Server.run does.
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return 0
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coro)
     return 0
 
 
