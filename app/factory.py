@@ -15,6 +15,7 @@ from app.controllers.docs import DocsController, docs_static
 from app.controllers.responses import ResponsesController
 from app.errors import EXCEPTION_HANDLERS
 from app.gateway import Gateway
+from app.timing import ServerTimingMiddleware
 from app.upstream.client import AzureChatClient
 
 
@@ -25,7 +26,7 @@ def create_app(settings: Settings) -> Litestar:
     def provide_gateway() -> Gateway:
         return gateway
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[ResponsesController, ChatCompletionsController, DocsController, docs_static],
         dependencies={"gateway": Provide(provide_gateway, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -38,3 +39,6 @@ def create_app(settings: Settings) -> Litestar:
         ),
         state=State({"gateway": gateway}),
     )
+    # Outside Litestar's own stack (not `middleware=`), so every response, errors and 404s included, gets it.
+    app.asgi_handler = ServerTimingMiddleware(app.asgi_handler)
+    return app

@@ -11,6 +11,7 @@ import msgspec
 
 from app.config import Settings
 from app.models import generated as m
+from app.timing import upstream_timer
 from app.translate import TranslationOptions, capabilities_for
 from app.upstream.client import AzureChatClient, UpstreamUnavailable
 from app.upstream.errors import from_unavailable, from_upstream_status
@@ -30,8 +31,10 @@ class Gateway:
 
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
         """Send a Chat Completions request to Azure; return the 2xx body or raise a GatewayError."""
+        body = _ENCODER.encode(request)
         try:
-            reply = await self.client.post_chat(_ENCODER.encode(request))
+            with upstream_timer():
+                reply = await self.client.post_chat(body)
         except UpstreamUnavailable as exc:
             raise from_unavailable(exc) from None
         if reply.status >= 300:
