@@ -123,7 +123,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response = await self._session.request(
                 request.method,
                 str(request.url),
-                headers=request.headers,
+                # (name, value) pairs: handing aiohttp the httpx.Headers mapping costs a linear scan per key.
+                headers=request.headers.multi_items(),
                 data=body or None,
                 allow_redirects=False,
                 timeout=self._timeout(request),
