@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import yarl
 
 __all__ = ["AiohttpTransport"]
 
@@ -72,6 +73,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl = httpx.create_ssl_context(trust_env=trust_env)
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+        self._urls: dict[str, yarl.URL] = {}  # parsed once: the gateway calls one URL over and over
 
     def _new_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -86,6 +88,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             # environment are resolved once per host instead (_proxy).
             trust_env=False,
             auto_decompress=False,  # httpx decodes content-encoding itself, as with its own transport
+            cookie_jar=aiohttp.DummyCookieJar(),  # Azure sets no cookies we need; the jar costs per request
             skip_auto_headers=("User-Agent", "Accept-Encoding"),  # httpx sent its own
             timeout=aiohttp.ClientTimeout(total=None),
         )
@@ -112,6 +115,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._proxies[key] = proxy
         return self._proxies[key]
 
+    def _url(self, url: httpx.URL) -> yarl.URL:
+        text = str(url)
+        parsed = self._urls.get(text)
+        if parsed is None:
+            if len(self._urls) > 64:
+                self._urls.clear()
+            parsed = self._urls[text] = yarl.URL(text, encoded=True)  # httpx has already percent-encoded it
+        return parsed
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._session is None:
             self._session = self._new_session()
@@ -122,7 +134,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             response = await self._session.request(
                 request.method,
-                str(request.url),
+                self._url(request.url),
                 # (name, value) pairs: handing aiohttp the httpx.Headers mapping costs a linear scan per key.
                 headers=request.headers.multi_items(),
                 data=body or None,
