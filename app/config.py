@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -93,6 +93,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
     connect_timeout: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     read_timeout: Annotated[float, msgspec.Meta(gt=0)] = 600.0
+    reasoning_replay: Literal["drop", "think_tags"] = "drop"
+    """How replayed Responses ``reasoning`` input items reach Azure: dropped, or as ``<think>`` blocks."""
+    reasoning_parser: Literal["off", "think_tags"] = "off"
+    """Whether ``<think>…</think>`` in Azure's answer becomes a reasoning item (off: text is never altered)."""
+    token_limit_parameter: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
+    """Which Chat parameter carries ``max_output_tokens``; ``auto`` decides by api-version, never by name."""
 
     @property
     def api_version(self) -> str:
@@ -135,6 +141,16 @@ _FIELDS: Final[dict[str, _Field]] = {
     "read_timeout": _Field(
         "read_timeout", "GATEWAY_READ_TIMEOUT", "600.0", expected="a number of seconds > 0"
     ),
+    "reasoning_replay": _Field(
+        "reasoning_replay", "GATEWAY_REASONING_REPLAY", 'think_tags', expected='"drop" or "think_tags"'
+    ),
+    "reasoning_parser": _Field(
+        "reasoning_parser", "GATEWAY_REASONING_PARSER", 'think_tags', expected='"off" or "think_tags"'
+    ),
+    "token_limit_parameter": _Field(
+        "token_limit_parameter", "GATEWAY_TOKEN_LIMIT_PARAMETER", 'max_completion_tokens',
+        expected='"auto", "max_completion_tokens" or "max_tokens"',
+    ),
 }
 
 # Settings that are plain strings. Dynaconf parses every environment value as TOML, which silently turns
@@ -145,6 +161,10 @@ _RAW_STRING_ENV: Final = {
     "openai_api_key": "GATEWAY_OPENAI_API_KEY",
     "openai_model": "GATEWAY_OPENAI_MODEL",
     "host": "GATEWAY_HOST",
+    # TOML would read GATEWAY_REASONING_PARSER=off as text anyway, but an operator's exact word is clearer.
+    "reasoning_replay": "GATEWAY_REASONING_REPLAY",
+    "reasoning_parser": "GATEWAY_REASONING_PARSER",
+    "token_limit_parameter": "GATEWAY_TOKEN_LIMIT_PARAMETER",
 }
 
 # Required settings, in the order they are reported. api-version comes first: it is the Azure-specific one

@@ -7,13 +7,16 @@ caller that needs it.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import msgspec
 
 from app.config import Settings
 from app.models import generated as m
 from app.timing import upstream_timer
 from app.translate import TranslationOptions, capabilities_for
-from app.upstream.client import AzureChatClient, UpstreamUnavailable
+from app.upstream.client import AzureChatClient, UpstreamStream, UpstreamUnavailable
 from app.upstream.errors import from_unavailable, from_upstream_status
 
 _ENCODER = msgspec.json.Encoder()
@@ -26,7 +29,11 @@ class Gateway:
         self.settings = settings
         self.client = client
         self.options = TranslationOptions(
-            deployment=settings.openai_model, capabilities=capabilities_for(settings.api_version)
+            deployment=settings.openai_model,
+            capabilities=capabilities_for(settings.api_version),
+            reasoning_replay=settings.reasoning_replay,
+            reasoning_parser=settings.reasoning_parser,
+            token_limit_parameter=settings.token_limit_parameter,
         )
 
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
@@ -42,6 +49,29 @@ class Gateway:
                 reply, deployment=self.settings.openai_model, endpoint=self.settings.openai_base_url
             )
         return reply.body
+
+    @asynccontextmanager
+    async def open_stream(self, request: m.CreateChatCompletionRequest) -> AsyncIterator[UpstreamStream]:
+        """Send a ``stream: true`` request and wait for Azure's status (not for its first event).
+
+        Until the block is entered every failure is a GatewayError, so the route can still answer with a
+        JSON error. Inside it, Azure's events are read from the stream (mid-stream failures are the
+        reader's to report); the concurrency slot and the connection are held until the block exits.
+        """
+        opened = False
+        try:
+            async with self.client.stream_chat(_ENCODER.encode(request)) as upstream:
+                if upstream.status >= 300:
+                    settings = self.settings
+                    raise from_upstream_status(
+                        upstream, deployment=settings.openai_model, endpoint=settings.openai_base_url
+                    )
+                opened = True
+                yield upstream
+        except UpstreamUnavailable as exc:
+            if opened:
+                raise
+            raise from_unavailable(exc) from None
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,20 +48,32 @@ OPTIONS = [
 
 
 def generate(output: Path) -> None:
-    """Write the Structs for `openapi.yaml` to `output`."""
-    codegen = Path(sys.executable).with_name("datamodel-codegen")
-    command = [str(codegen), "--input", str(SPEC), "--output", str(output), *OPTIONS]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        sys.stderr.write(result.stderr)
-        raise SystemExit(f"datamodel-codegen failed with exit code {result.returncode}")
-    body = output.read_text()
+    """Write the Structs for `openapi.yaml` to `output`.
+
+    The tool formats with ruff using whatever ruff config sits near the file it writes, so the same spec
+    could give different files in different places. It therefore writes into a fresh temporary folder,
+    and the result is formatted once more with the project's own ruff config before it is copied out.
+    """
+    bin_dir = Path(sys.executable).parent
+    with tempfile.TemporaryDirectory() as scratch:
+        draft = Path(scratch) / "generated.py"
+        command = [str(bin_dir / "datamodel-codegen"), "--input", str(SPEC), "--output", str(draft), *OPTIONS]
+        _run(command)
+        _run([str(bin_dir / "ruff"), "format", "--quiet", "--config", str(ROOT / "pyproject.toml"), str(draft)])
+        body = draft.read_text()
     # The tool's own first lines name the input by a path relative to where it ran; replace them with a
     # header that does not depend on the machine.
     lines = body.splitlines(keepends=True)
     while lines and lines[0].startswith("#"):
         lines.pop(0)
     output.write_text(HEADER + "".join(lines))
+
+
+def _run(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise SystemExit(f"{Path(command[0]).name} failed with exit code {result.returncode}")
 
 
 def main() -> None:

@@ -1,4 +1,7 @@
-"""`POST /v1/chat/completions`: forwarded to Azure; Azure's answer comes back unchanged."""
+"""`POST /v1/chat/completions`: forwarded to Azure; Azure's answer comes back unchanged.
+
+With `stream: true`, Azure's server-sent events are passed through one by one as they arrive.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from app.gateway import Gateway
 from app.models import generated as m
 from app.models.decode import decode_chat_request
 from app.models.dto import wire_dto
+from app.streaming import chat_events, open_events
 from app.translate.chat import chat_for_azure
 from app.upstream.errors import malformed_reply
 
@@ -31,7 +35,11 @@ class ChatCompletionsController(Controller):
     async def create_chat_completion(
         self, data: JSONBody[m.CreateChatCompletionRequest], gateway: NamedDependency[Gateway]
     ) -> Response[m.CreateChatCompletionResponse]:
-        body = await gateway.complete(chat_for_azure(data, gateway.options))
+        request = chat_for_azure(data, gateway.options)
+        if request.stream is True:
+            # An EventStream is a Response; Litestar sends it as it is, whatever the annotation documents.
+            return await open_events(gateway.open_stream(request), chat_events)  # type: ignore[return-value]
+        body = await gateway.complete(request)
         # Validate, but send Azure's own bytes: its extra fields (prompt_filter_results,
         # content_filter_results, context) must reach the client unchanged, and re-encoding costs time.
         try:

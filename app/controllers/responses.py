@@ -1,4 +1,7 @@
-"""`POST /v1/responses`: Responses request → Chat request → Azure → Chat response → Response."""
+"""`POST /v1/responses`: Responses request → Chat request → Azure → Chat response → Response.
+
+With `stream: true`, Azure's chunks are translated into Responses events as they arrive (`app.streaming`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from app.gateway import Gateway
 from app.models import generated as m
 from app.models.decode import decode_create_response
 from app.models.dto import wire_dto
+from app.streaming import open_events, response_events
 from app.translate import chat_to_response, responses_to_chat
+from app.translate.stream import ResponseStream
 from app.upstream.errors import malformed_reply
 
 _CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
@@ -28,8 +33,18 @@ class ResponsesController(Controller):
         return_dto=None,
         status_code=200,
     )
-    async def create_response(self, data: JSONBody[m.CreateResponse], gateway: NamedDependency[Gateway]) -> m.Response:
+    async def create_response(
+        self, data: JSONBody[m.CreateResponse], gateway: NamedDependency[Gateway]
+    ) -> m.Response:
+        # The annotation is what Litestar documents (/_litestar/openapi.json) for the JSON case; a returned
+        # EventStream is a Response instance, which Litestar sends as it is (it dispatches on the value).
         chat_request = responses_to_chat(data, gateway.options)
+        if data.stream is True:
+            translator = ResponseStream(data, gateway.options)
+            return await open_events(  # type: ignore[return-value]
+                gateway.open_stream(chat_request),
+                lambda upstream, release: response_events(upstream, release, translator),
+            )
         body = await gateway.complete(chat_request)
         try:
             chat = _CHAT_RESPONSE.decode(body)

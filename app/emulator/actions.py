@@ -3,9 +3,9 @@
 Each chat request consumes the next queued action, or :class:`GeneratedReply` when the queue is empty. An
 action is a small msgspec Struct (so the admin endpoint can decode it from JSON with a precise error) with
 one method, :meth:`Action.respond`, that turns the request into a Litestar response. New behaviours are new
-action types plus one line in :data:`ACTION_KINDS`; the request pipeline does not change. That is how
-streaming (a reply rendered as SSE chunks) and fault injection (delays, connection resets, malformed bodies,
-429s with ``retry-after-ms``) are meant to slot in.
+action types plus one line in :data:`ACTION_KINDS`; the request pipeline does not change. Streaming is
+the reply actions rendered as SSE chunks (:mod:`app.emulator.streaming`) when the request asks for it; fault
+injection (delays, connection resets, malformed bodies, 429s with ``retry-after-ms``) slots in the same way.
 
 ``needs_valid_request`` says where in the pipeline an action fires. Replies need a validated body (Azure
 would 400 an invalid one before any model ran). Raw responses such as a scripted 429 or 503 fire before body
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import msgspec
 from litestar import Response
@@ -24,6 +24,10 @@ from litestar import Response
 from app.emulator.config import EmulatorConfig
 from app.emulator.replies import Answer, ToolCallPlan, build_completion, plan_answers, prompt_tokens
 from app.emulator.schema import ChatCompletionRequest
+from app.emulator.streaming import StreamKnobs, stream_response
+
+if TYPE_CHECKING:
+    from app.emulator.state import EmulatorState, RecordedRequest
 
 __all__ = [
     "ACTION_KINDS",
@@ -50,6 +54,9 @@ class ActionContext:
     request_id: str
     # The parsed request; None only for actions with needs_valid_request = False.
     request: ChatCompletionRequest | None
+    # Where a streamed reply notes its progress and finds its gates (None in unit tests of actions).
+    record: RecordedRequest | None = None
+    state: EmulatorState | None = None
 
 
 def azure_json(
@@ -72,15 +79,33 @@ class Action(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 def _completion(
-    ctx: ActionContext, answers: list[Answer], usage: dict[str, Any] | None = None
+    ctx: ActionContext,
+    answers: list[Answer],
+    usage: dict[str, Any] | None = None,
+    knobs: StreamKnobs | None = None,
 ) -> Response[Any]:
     assert ctx.request is not None  # guaranteed by needs_valid_request
+    if ctx.request.stream:
+        options = ctx.request.stream_options
+        return stream_response(
+            answers,
+            model=ctx.config.model_for(ctx.deployment),
+            system_fingerprint=ctx.config.system_fingerprint,
+            prompt=prompt_tokens(ctx.request),
+            include_usage=bool(options is not None and options.include_usage),
+            usage=usage,
+            knobs=knobs or StreamKnobs(),
+            request_id=ctx.request_id,
+            record=ctx.record,
+            state=ctx.state,
+        )
     body = build_completion(
         answers,
         model=ctx.config.model_for(ctx.deployment),
         system_fingerprint=ctx.config.system_fingerprint,
         prompt=prompt_tokens(ctx.request),
         usage=usage,
+        logprobs=(ctx.request.top_logprobs or 0) if ctx.request.logprobs else None,
     )
     return azure_json(200, body, ctx.request_id)
 
@@ -88,14 +113,16 @@ def _completion(
 class GeneratedReply(Action, frozen=True):
     """The default: a deterministic answer computed from the conversation (see :mod:`replies`).
 
-    Scriptable as ``{"auto": true}`` to let one request through unscripted between scripted ones.
+    Scriptable as ``{"auto": true}`` to let one request through unscripted between scripted ones;
+    ``stream`` (:class:`StreamKnobs`) shapes how it streams when the request has ``stream: true``.
     """
 
     auto: bool = True
+    stream: StreamKnobs | None = None
 
     async def respond(self, ctx: ActionContext) -> Response[Any]:
         assert ctx.request is not None
-        return _completion(ctx, plan_answers(ctx.request))
+        return _completion(ctx, plan_answers(ctx.request), knobs=self.stream)
 
 
 class ScriptedReply(Action, frozen=True):
@@ -104,12 +131,16 @@ class ScriptedReply(Action, frozen=True):
     ``message`` is a chat-completions assistant message (``content``, ``tool_calls``, ``refusal`` ...);
     ``role`` defaults to assistant, a tool call's missing ``id`` is generated and object ``arguments`` are
     JSON-encoded. ``finish_reason`` defaults to ``tool_calls`` when there are tool calls, else ``stop``.
-    ``usage`` overrides the computed token counts key by key.
+    ``usage`` overrides the computed token counts key by key. ``finish_reason`` ``length`` or
+    ``content_filter`` makes a truncated or filtered answer. ``stream`` (:class:`StreamKnobs`) shapes
+    how it streams when the request has ``stream: true``: delays, a gate, a failure mid-stream.
+    ``message.reasoning_content`` is streamed as reasoning deltas before the content.
     """
 
     message: dict[str, Any]
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
+    stream: StreamKnobs | None = None
 
     def answer(self) -> Answer:
         message = dict(self.message)
@@ -143,7 +174,7 @@ class ScriptedReply(Action, frozen=True):
 
     async def respond(self, ctx: ActionContext) -> Response[Any]:
         assert ctx.request is not None
-        return _completion(ctx, [self.answer() for _ in range(ctx.request.n or 1)], self.usage)
+        return _completion(ctx, [self.answer() for _ in range(ctx.request.n or 1)], self.usage, self.stream)
 
 
 class ScriptedResponse(Action, frozen=True):

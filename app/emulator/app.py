@@ -10,7 +10,8 @@ One chat request goes through a fixed pipeline (:func:`_handle_chat`)::
     record -> api-version present -> credentials -> api-version known -> deployment exists
            -> next scripted action (or the generated reply) -> [validate body] -> action.respond()
 
-Routes under ``/_emulator/`` are test hooks, not part of Azure.
+Routes under ``/_emulator/`` are test hooks, not part of Azure (``POST /_emulator/gates/{name}`` opens a
+gate a scripted stream waits on).
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def create_emulator_app(
     async def clear_script() -> None:
         state.clear_script()
 
+    @post("/_emulator/gates/{name:str}", status_code=204)
+    async def open_gate(name: FromPath[str]) -> None:
+        state.open_gate(name)
+
     return Litestar(
         route_handlers=[
             chat_completions,
@@ -96,6 +101,7 @@ def create_emulator_app(
             add_script,
             list_script,
             clear_script,
+            open_gate,
         ],
         exception_handlers={NotFoundException: _not_found, HTTPException: _http_error, Exception: _crash},
         state=State({_STATE_KEY: state, _CONFIG_KEY: config}),
@@ -122,7 +128,7 @@ async def _handle_chat(
     )
     state.record(record)
     try:
-        response = await _pipeline(request, raw, deployment, config, state, request_id)
+        response = await _pipeline(request, raw, deployment, config, state, request_id, record)
     except errors.AzureError as exc:
         response = azure_json(exc.status, exc.body, request_id, exc.headers)
     record.status = response.status_code
@@ -136,6 +142,7 @@ async def _pipeline(
     config: EmulatorConfig,
     state: EmulatorState,
     request_id: str,
+    record: RecordedRequest,
 ) -> Response[Any]:
     api_version = request.query_params.get("api-version")
     if api_version is None:
@@ -153,18 +160,18 @@ async def _pipeline(
     if action.needs_valid_request:
         try:
             parsed = validate_request(decode_body(raw), features)
-            if parsed.stream:
-                # Streaming is a later addition (a reply action rendered as SSE); say so plainly rather
-                # than send a JSON body an SSE client would choke on.
-                raise errors.invalid_request(
-                    "The emulator does not support stream=true yet.", param="stream", code="unsupported"
-                )
         except errors.AzureError:
             if scripted is not None:
                 state.push_front(scripted)  # an invalid request must not use up the test's scripted reply
             raise
     ctx = ActionContext(
-        config=config, deployment=deployment, api_version=api_version, request_id=request_id, request=parsed
+        config=config,
+        deployment=deployment,
+        api_version=api_version,
+        request_id=request_id,
+        request=parsed,
+        record=record,
+        state=state,
     )
     return await action.respond(ctx)
 

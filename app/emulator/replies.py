@@ -333,6 +333,19 @@ def usage_block(prompt: int, completion: int) -> dict[str, Any]:
     }
 
 
+def token_logprobs(text: str | None, top: int) -> dict[str, Any]:
+    """Choice ``logprobs`` for ``text``: one entry per token, each with ``top`` alternatives (itself first)."""
+
+    def entry(token: str, logprob: float) -> dict[str, Any]:
+        return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+
+    content = []
+    for token in tokenize(text or ""):
+        alternatives = [entry(token, 0.0), *(entry(f"{token}{k}", -float(k)) for k in range(1, top))][:top]
+        content.append({**entry(token, 0.0), "top_logprobs": alternatives})
+    return {"content": content, "refusal": None}
+
+
 def build_completion(
     answers: Sequence[Answer],
     *,
@@ -340,10 +353,12 @@ def build_completion(
     system_fingerprint: str,
     prompt: int,
     usage: dict[str, Any] | None = None,
+    logprobs: int | None = None,
 ) -> dict[str, Any]:
     """Azure's non-streaming ``chat.completion`` body, field order as the service sends it.
 
-    ``usage`` (from a scripted reply) overrides the computed counts key by key.
+    ``usage`` (from a scripted reply) overrides the computed counts key by key. ``logprobs`` is the request's
+    ``top_logprobs`` when it asked for ``logprobs: true`` (None otherwise).
     """
     computed = usage_block(prompt, completion_tokens(answers))
     if usage:
@@ -359,7 +374,7 @@ def build_completion(
                 },
                 "finish_reason": answer.finish_reason,
                 "index": index,
-                "logprobs": None,
+                "logprobs": None if logprobs is None else token_logprobs(answer.content, logprobs),
                 "message": _message(answer),
             }
             for index, answer in enumerate(answers)

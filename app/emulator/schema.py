@@ -70,9 +70,32 @@ class RefusalPart(_Base, tag_field="type", tag="refusal"):
     refusal: str
 
 
+class InputAudio(_Base):
+    data: str
+    format: Literal["wav", "mp3"]
+
+
+class AudioPart(_Base, tag_field="type", tag="input_audio"):
+    """Newer api-versions only; the version check rejects it earlier for older ones."""
+
+    input_audio: InputAudio
+
+
+class FileData(_Base):
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
+class FilePart(_Base, tag_field="type", tag="file"):
+    """Newer api-versions only; the version check rejects it earlier for older ones."""
+
+    file: FileData
+
+
 # minItems: 1 on every content-part array in the spec.
 SystemContent = str | Annotated[list[TextPart], Meta(min_length=1)]
-UserContent = str | Annotated[list[TextPart | ImagePart], Meta(min_length=1)]
+UserContent = str | Annotated[list[TextPart | ImagePart | AudioPart | FilePart], Meta(min_length=1)]
 AssistantContent = str | Annotated[list[TextPart | RefusalPart], Meta(min_length=1)]
 
 
@@ -254,6 +277,8 @@ class ChatCompletionRequest(_Base):
     prediction: dict[str, Any] | None = None
     audio: dict[str, Any] | None = None
     modalities: list[Literal["text", "audio"]] | None = None
+    prompt_cache_key: str | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
 
 
 REQUEST_FIELDS: frozenset[str] = frozenset(ChatCompletionRequest.__struct_fields__)

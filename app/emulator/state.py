@@ -6,6 +6,7 @@ every access takes a lock; the objects handed out are copies/encoded snapshots, 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -33,6 +34,9 @@ class RecordedRequest(msgspec.Struct, kw_only=True):
     headers: dict[str, str]
     body: Any
     status: int | None = None
+    # Streaming only: answer chunks sent so far, and whether the client went away before the end.
+    chunks_sent: int = 0
+    cancelled: bool = False
 
 
 class EmulatorState:
@@ -42,6 +46,7 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
         self._script: deque[Action] = deque()
+        self._gates: dict[str, asyncio.Event] = {}
 
     # Requests ---------------------------------------------------------------------------------------
 
@@ -86,7 +91,19 @@ class EmulatorState:
             self._script.clear()
 
     def clear(self) -> None:
-        """Forget every recorded request and every pending scripted action."""
+        """Forget every recorded request, every pending scripted action and every gate."""
         with self._lock:
             self._requests.clear()
             self._script.clear()
+            self._gates.clear()
+
+    # Gates ------------------------------------------------------------------------------------------
+
+    def gate(self, name: str) -> asyncio.Event:
+        """The gate a scripted stream waits on (created closed on first use). Use on the emulator's loop."""
+        with self._lock:
+            return self._gates.setdefault(name, asyncio.Event())
+
+    def open_gate(self, name: str) -> None:
+        """Let streams waiting on ``name`` go on (and later ones not wait). Use on the emulator's loop."""
+        self.gate(name).set()

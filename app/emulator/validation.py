@@ -53,6 +53,8 @@ def validate_request(body: Any, features: VersionFeatures) -> ChatCompletionRequ
             role = message.get("role", _UNSET) if isinstance(message, dict) else _UNSET
             if role is not _UNSET and role not in features.roles:
                 raise errors.invalid_role(role, index, features.roles)
+            if role == "user" and not features.media_parts:
+                _check_user_parts(message.get("content"), index)
     response_format = body.get("response_format")
     if (
         isinstance(response_format, dict)
@@ -71,6 +73,20 @@ def validate_request(body: Any, features: VersionFeatures) -> ChatCompletionRequ
     _check_tools(request)
     _check_tool_messages(request)
     return request
+
+
+def _check_user_parts(content: Any, index: int) -> None:
+    """Older api-versions know only text and image_url parts in a user message."""
+    if not isinstance(content, list):
+        return
+    for number, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in ("file", "input_audio"):
+            raise errors.invalid_request(
+                f"Invalid value: '{kind}'. Supported values are: 'text' and 'image_url'.",
+                param=f"messages[{index}].content[{number}].type",
+                code="invalid_value",
+            )
 
 
 def _from_validation_error(exc: msgspec.ValidationError) -> errors.AzureError:

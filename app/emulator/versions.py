@@ -19,8 +19,10 @@ __all__ = ["KNOWN_API_VERSIONS", "VersionFeatures", "features_for"]
 # this set and not in the base schema is unknown to every version.
 _SEPT_2024: Final = frozenset({"max_completion_tokens", "parallel_tool_calls", "stream_options"})
 _REASONING_ERA: Final = frozenset(
-    {"reasoning_effort", "store", "metadata", "service_tier", "prediction", "audio", "modalities"}
-)
+    {"reasoning_effort", "store", "metadata", "service_tier", "prediction", "audio", "modalities",
+     # GPT-5-era fields; the newest previews and the floating aliases take them.
+     "prompt_cache_key", "verbosity"}
+)  # fmt: skip
 BASE_ROLES: Final = ("system", "assistant", "user", "function", "tool")
 
 
@@ -30,12 +32,16 @@ class VersionFeatures(msgspec.Struct, frozen=True):
     optional_fields: frozenset[str]
     roles: tuple[str, ...]
     json_schema_format: bool
+    # User content parts beyond text and image_url (``file``, ``input_audio``), from the 2024-12 era on.
+    media_parts: bool = False
 
 
 _GA_2024_02: Final = VersionFeatures(frozenset(), BASE_ROLES, json_schema_format=False)
 _STRUCTURED: Final = VersionFeatures(frozenset(), BASE_ROLES, json_schema_format=True)
 _O1_PREVIEW: Final = VersionFeatures(_SEPT_2024, BASE_ROLES, json_schema_format=True)
-_EVERYTHING: Final = VersionFeatures(_SEPT_2024 | _REASONING_ERA, (*BASE_ROLES, "developer"), True)
+_EVERYTHING: Final = VersionFeatures(
+    _SEPT_2024 | _REASONING_ERA, (*BASE_ROLES, "developer"), json_schema_format=True, media_parts=True
+)
 
 # 2024-10-21 is the GA that folded in 2024-09-01-preview (and nothing newer). Dated previews from
 # 2024-12-01-preview on, and the floating aliases, accept every field we know about.

@@ -439,19 +439,78 @@ class ReasoningTextContent(Struct, forbid_unknown_fields=True):
     text: str
 
 
+class ResponseRefusalDeltaEvent(Struct, tag_field="type", tag="response.refusal.delta"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    content_index: int
+    delta: str
+
+
+class ResponseRefusalDoneEvent(Struct, tag_field="type", tag="response.refusal.done"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    content_index: int
+    refusal: str
+
+
+class ResponseFunctionCallArgumentsDeltaEvent(Struct, tag_field="type", tag="response.function_call_arguments.delta"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    delta: str
+
+
+class ResponseFunctionCallArgumentsDoneEvent(Struct, tag_field="type", tag="response.function_call_arguments.done"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    name: str
+    arguments: str
+
+
+class ResponseReasoningSummaryPartAddedEvent(Struct, tag_field="type", tag="response.reasoning_summary_part.added"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    summary_index: int
+    part: SummaryTextContent
+
+
+class ResponseReasoningSummaryPartDoneEvent(Struct, tag_field="type", tag="response.reasoning_summary_part.done"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    summary_index: int
+    part: SummaryTextContent
+
+
+class ResponseReasoningSummaryTextDeltaEvent(Struct, tag_field="type", tag="response.reasoning_summary_text.delta"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    summary_index: int
+    delta: str
+
+
+class ResponseReasoningSummaryTextDoneEvent(Struct, tag_field="type", tag="response.reasoning_summary_text.done"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    summary_index: int
+    text: str
+
+
 Stop: TypeAlias = Annotated[list[str], Meta(max_length=4, min_length=1)]
 
 
-class ChatCompletionRequestFunctionMessage(
-    Struct, tag_field="role", tag="function", forbid_unknown_fields=True
-):
+class ChatCompletionRequestFunctionMessage(Struct, tag_field="role", tag="function", forbid_unknown_fields=True):
     content: str | None
     name: str
 
 
-class ChatCompletionRequestMessageContentPartText(
-    Struct, tag_field="type", tag="text", forbid_unknown_fields=True
-):
+class ChatCompletionRequestMessageContentPartText(Struct, tag_field="type", tag="text", forbid_unknown_fields=True):
     text: str
 
 
@@ -567,13 +626,16 @@ class CompletionTokensDetails(Struct):
     rejected_prediction_tokens: int | None | UnsetType = UNSET
 
 
+class ChatCompletionFunctionCallChunk(Struct):
+    name: str | None | UnsetType = UNSET
+    arguments: str | None | UnsetType = UNSET
+
+
 class InputAudioContent(Struct, tag_field="type", tag="input_audio", forbid_unknown_fields=True):
     input_audio: InputAudio
 
 
-class FunctionCallOutputItem(
-    Struct, tag_field="type", tag="function_call_output", forbid_unknown_fields=True
-):
+class FunctionCallOutputItem(Struct, tag_field="type", tag="function_call_output", forbid_unknown_fields=True):
     call_id: Annotated[str, Meta(max_length=64, min_length=1)]
     output: Output | list[FunctionCallOutputContent]
     id: str | None | UnsetType = UNSET
@@ -661,9 +723,25 @@ class ReasoningItem(Struct, tag_field="type", tag="reasoning"):
     status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
 
 
-ChatTextContentList: TypeAlias = Annotated[
-    list[ChatCompletionRequestMessageContentPartText], Meta(min_length=1)
-]
+class ResponseTextDeltaEvent(Struct, tag_field="type", tag="response.output_text.delta"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    content_index: int
+    delta: str
+    logprobs: list[LogProb]
+
+
+class ResponseTextDoneEvent(Struct, tag_field="type", tag="response.output_text.done"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    content_index: int
+    text: str
+    logprobs: list[LogProb]
+
+
+ChatTextContentList: TypeAlias = Annotated[list[ChatCompletionRequestMessageContentPartText], Meta(min_length=1)]
 
 
 ChatCompletionRequestAssistantMessageContentPart: TypeAlias = (
@@ -683,9 +761,7 @@ class ChatCompletionRequestMessageContentPartAudio(
     input_audio: ChatInputAudio
 
 
-class ChatCompletionRequestMessageContentPartFile(
-    Struct, tag_field="type", tag="file", forbid_unknown_fields=True
-):
+class ChatCompletionRequestMessageContentPartFile(Struct, tag_field="type", tag="file", forbid_unknown_fields=True):
     file: ChatFile
 
 
@@ -700,9 +776,7 @@ class ChatCompletionTool(Struct, forbid_unknown_fields=True):
     function: FunctionObject
 
 
-class ChatCompletionAllowedToolsChoice(
-    Struct, tag_field="type", tag="allowed_tools", forbid_unknown_fields=True
-):
+class ChatCompletionAllowedToolsChoice(Struct, tag_field="type", tag="allowed_tools", forbid_unknown_fields=True):
     allowed_tools: ChatAllowedTools
 
 
@@ -726,6 +800,13 @@ class CompletionUsage(Struct):
     total_tokens: int
     prompt_tokens_details: PromptTokensDetails | None | UnsetType = UNSET
     completion_tokens_details: CompletionTokensDetails | None | UnsetType = UNSET
+
+
+class ChatCompletionMessageToolCallChunk(Struct):
+    index: int
+    id: str | None | UnsetType = UNSET
+    type: str | None | UnsetType = UNSET
+    function: ChatCompletionFunctionCallChunk | None | UnsetType = UNSET
 
 
 ToolChoiceParam: TypeAlias = ToolChoiceOptions | ToolChoiceObject
@@ -778,17 +859,40 @@ class ChatCompletionResponseMessage(Struct):
     context: AzureChatContext | None | UnsetType = UNSET
 
 
+class ChatCompletionStreamDelta(Struct):
+    role: str | None | UnsetType = UNSET
+    content: str | None | UnsetType = UNSET
+    refusal: str | None | UnsetType = UNSET
+    reasoning_content: (
+        Annotated[str, Meta(description="Reasoning text, sent by some Azure deployments.")] | None | UnsetType
+    ) = UNSET
+    tool_calls: list[ChatCompletionMessageToolCallChunk] | None | UnsetType = UNSET
+    function_call: ChatCompletionFunctionCallChunk | None | UnsetType = UNSET
+    context: AzureChatContext | None | UnsetType = UNSET
+
+
 InputMessageContent: TypeAlias = (
-    InputTextContent
-    | InputImageContent
-    | InputFileContent
-    | InputAudioContent
-    | OutputTextContent
-    | RefusalContent
+    InputTextContent | InputImageContent | InputFileContent | InputAudioContent | OutputTextContent | RefusalContent
 )
 
 
 OutputMessageContent: TypeAlias = OutputTextContent | RefusalContent
+
+
+class ResponseContentPartAddedEvent(Struct, tag_field="type", tag="response.content_part.added"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    content_index: int
+    part: OutputMessageContent
+
+
+class ResponseContentPartDoneEvent(Struct, tag_field="type", tag="response.content_part.done"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    content_index: int
+    part: OutputMessageContent
 
 
 class ChatCompletionRequestSystemMessage(Struct, tag_field="role", tag="system", forbid_unknown_fields=True):
@@ -796,16 +900,12 @@ class ChatCompletionRequestSystemMessage(Struct, tag_field="role", tag="system",
     name: str | UnsetType = UNSET
 
 
-class ChatCompletionRequestDeveloperMessage(
-    Struct, tag_field="role", tag="developer", forbid_unknown_fields=True
-):
+class ChatCompletionRequestDeveloperMessage(Struct, tag_field="role", tag="developer", forbid_unknown_fields=True):
     content: ChatTextContent
     name: str | UnsetType = UNSET
 
 
-class ChatCompletionRequestAssistantMessage(
-    Struct, tag_field="role", tag="assistant", forbid_unknown_fields=True
-):
+class ChatCompletionRequestAssistantMessage(Struct, tag_field="role", tag="assistant", forbid_unknown_fields=True):
     content: str | ChatAssistantContentList | None | UnsetType = UNSET
     refusal: str | None | UnsetType = UNSET
     name: str | UnsetType = UNSET
@@ -819,9 +919,7 @@ class ChatCompletionRequestToolMessage(Struct, tag_field="role", tag="tool", for
     tool_call_id: str
 
 
-ChatUserContentList: TypeAlias = Annotated[
-    list[ChatCompletionRequestUserMessageContentPart], Meta(min_length=1)
-]
+ChatUserContentList: TypeAlias = Annotated[list[ChatCompletionRequestUserMessageContentPart], Meta(min_length=1)]
 
 
 ChatCompletionToolChoiceOption: TypeAlias = ToolChoiceOptions | ChatCompletionToolChoiceObject
@@ -833,6 +931,15 @@ class ChatCompletionChoice(Struct):
     message: ChatCompletionResponseMessage
     logprobs: ChatChoiceLogprobs | None | UnsetType = UNSET
     content_filter_results: dict[str, Any] | UnsetType = UNSET
+
+
+class ChatCompletionStreamChoice(Struct):
+    index: int
+    delta: ChatCompletionStreamDelta | UnsetType = UNSET
+    finish_reason: Literal["stop", "length", "tool_calls", "content_filter", "function_call"] | None | UnsetType = UNSET
+    logprobs: ChatChoiceLogprobs | None | UnsetType = UNSET
+    content_filter_results: dict[str, Any] | UnsetType = UNSET
+    content_filter_offsets: dict[str, Any] | UnsetType = UNSET
 
 
 class InputMessage(Struct, tag_field="type", tag="message", forbid_unknown_fields=True):
@@ -861,6 +968,21 @@ class CreateChatCompletionResponse(Struct):
     created: int
     model: str
     choices: list[ChatCompletionChoice]
+    system_fingerprint: str | None | UnsetType = UNSET
+    service_tier: str | None | UnsetType = UNSET
+    usage: CompletionUsage | None | UnsetType = UNSET
+    prompt_filter_results: list[dict[str, Any]] | UnsetType = UNSET
+
+
+class CreateChatCompletionStreamResponse(Struct):
+    id: str
+    object: Annotated[
+        str,
+        Meta(description="`chat.completion.chunk`; empty in Azure's prompt-filter chunk."),
+    ]
+    created: int
+    model: str
+    choices: list[ChatCompletionStreamChoice]
     system_fingerprint: str | None | UnsetType = UNSET
     service_tier: str | None | UnsetType = UNSET
     usage: CompletionUsage | None | UnsetType = UNSET
@@ -905,6 +1027,18 @@ InputItem: TypeAlias = Annotated[
 
 
 OutputItem: TypeAlias = OutputMessage | FunctionToolCall | ReasoningItem
+
+
+class ResponseOutputItemAddedEvent(Struct, tag_field="type", tag="response.output_item.added"):
+    sequence_number: int
+    output_index: int
+    item: OutputItem
+
+
+class ResponseOutputItemDoneEvent(Struct, tag_field="type", tag="response.output_item.done"):
+    sequence_number: int
+    output_index: int
+    item: OutputItem
 
 
 ChatCompletionRequestMessage: TypeAlias = (
@@ -957,6 +1091,31 @@ class Response(Struct):
     include: list[IncludeEnum] | None | UnsetType = UNSET
 
 
+class ResponseCreatedEvent(Struct, tag_field="type", tag="response.created"):
+    sequence_number: int
+    response: Response
+
+
+class ResponseInProgressEvent(Struct, tag_field="type", tag="response.in_progress"):
+    sequence_number: int
+    response: Response
+
+
+class ResponseCompletedEvent(Struct, tag_field="type", tag="response.completed"):
+    sequence_number: int
+    response: Response
+
+
+class ResponseIncompleteEvent(Struct, tag_field="type", tag="response.incomplete"):
+    sequence_number: int
+    response: Response
+
+
+class ResponseFailedEvent(Struct, tag_field="type", tag="response.failed"):
+    sequence_number: int
+    response: Response
+
+
 class CreateChatCompletionRequest(Struct, forbid_unknown_fields=True):
     messages: Annotated[list[ChatCompletionRequestMessage], Meta(min_length=1)]
     model: str | UnsetType = UNSET
@@ -994,9 +1153,7 @@ class CreateChatCompletionRequest(Struct, forbid_unknown_fields=True):
     web_search_options: dict[str, Any] | UnsetType = UNSET
     moderation: dict[str, Any] | None | UnsetType = UNSET
     function_call: Literal["none", "auto"] | ChatCompletionFunctionCallOption | UnsetType = UNSET
-    functions: Annotated[list[ChatCompletionFunctions], Meta(max_length=128, min_length=1)] | UnsetType = (
-        UNSET
-    )
+    functions: Annotated[list[ChatCompletionFunctions], Meta(max_length=128, min_length=1)] | UnsetType = UNSET
     data_sources: (
         Annotated[
             list[dict[str, Any]],
@@ -1038,3 +1195,29 @@ class CreateResponse(Struct, forbid_unknown_fields=True):
     prompt: Prompt | None | UnsetType = UNSET
     moderation: ModerationParam | None | UnsetType = UNSET
     context_management: Annotated[list[ContextManagementParam], Meta(min_length=1)] | None | UnsetType = UNSET
+
+
+ResponseStreamEvent: TypeAlias = Annotated[
+    ResponseCreatedEvent
+    | ResponseInProgressEvent
+    | ResponseCompletedEvent
+    | ResponseIncompleteEvent
+    | ResponseFailedEvent
+    | ResponseOutputItemAddedEvent
+    | ResponseOutputItemDoneEvent
+    | ResponseContentPartAddedEvent
+    | ResponseContentPartDoneEvent
+    | ResponseTextDeltaEvent
+    | ResponseTextDoneEvent
+    | ResponseRefusalDeltaEvent
+    | ResponseRefusalDoneEvent
+    | ResponseFunctionCallArgumentsDeltaEvent
+    | ResponseFunctionCallArgumentsDoneEvent
+    | ResponseReasoningSummaryPartAddedEvent
+    | ResponseReasoningSummaryPartDoneEvent
+    | ResponseReasoningSummaryTextDeltaEvent
+    | ResponseReasoningSummaryTextDoneEvent,
+    Meta(
+        description="The events of a streamed Response: the subset of OpenAI's `ResponseStreamEvent` that a Chat\nCompletions backend can produce, chosen so that every event is also valid in the Open Responses\nstreaming union (hence reasoning is streamed as summary parts, and failures as `response.failed`\nrather than an `error` event, whose two specifications disagree on its shape).\n"
+    ),
+]

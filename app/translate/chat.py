@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from msgspec import UNSET, structs
 
+from app.errors import invalid_request
 from app.models import generated as m
 from app.translate.options import TranslationOptions
 from app.translate.request import _given, _needs_version, unsupported
@@ -38,8 +39,6 @@ def chat_for_azure(
 ) -> m.CreateChatCompletionRequest:
     caps = options.capabilities
     request.model = options.deployment
-    if request.stream is True:
-        raise unsupported("stream", "stream is not supported yet by this gateway.")
     for name in _NEVER:
         if _given(getattr(request, name)):
             raise unsupported(name, f"{name} has no Azure OpenAI Chat Completions equivalent.")
@@ -68,6 +67,11 @@ def chat_for_azure(
         request.parallel_tool_calls = UNSET
     if request.stream_options is not UNSET and not caps.stream_options:
         request.stream_options = UNSET
+    if isinstance(request.response_format, m.ResponseFormatJsonSchema) and not caps.json_schema:
+        raise _needs_version("response_format", "response_format json_schema", "json_schema", options)
+    _check_user_parts(request.messages, options)
+    if isinstance(request.tool_choice, m.ChatCompletionAllowedToolsChoice):
+        _apply_allowed_tools(request)
     if not caps.developer_role:
         request.messages = [
             m.ChatCompletionRequestSystemMessage(**structs.asdict(message))
@@ -76,3 +80,44 @@ def chat_for_azure(
             for message in request.messages
         ]
     return request
+
+
+def _check_user_parts(messages: list[m.ChatCompletionRequestMessage], options: TranslationOptions) -> None:
+    """File and audio parts reach Azure only where the api-version knows them."""
+    caps = options.capabilities
+    for index, message in enumerate(messages):
+        if not isinstance(message, m.ChatCompletionRequestUserMessage) or isinstance(message.content, str):
+            continue
+        for number, part in enumerate(message.content):
+            where = f"messages[{index}].content[{number}]"
+            if isinstance(part, m.ChatCompletionRequestMessageContentPartFile) and not caps.file_parts:
+                raise _needs_version(where, "A file content part", "file_parts", options)
+            if isinstance(part, m.ChatCompletionRequestMessageContentPartAudio) and not caps.input_audio:
+                raise _needs_version(where, "An input_audio content part", "input_audio", options)
+
+
+def _apply_allowed_tools(request: m.CreateChatCompletionRequest) -> None:
+    """`allowed_tools` (absent from Azure's dated api-versions) as the equivalent: only those tools, and the mode.
+
+    The model can call only the allowed tools either way, so the answer cannot change.
+    """
+    choice = request.tool_choice
+    assert isinstance(choice, m.ChatCompletionAllowedToolsChoice)
+    names = []
+    for index, entry in enumerate(choice.allowed_tools.tools):
+        function = entry.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        if entry.get("type") != "function" or not isinstance(name, str):
+            raise unsupported(
+                f"tool_choice.allowed_tools.tools[{index}]",
+                "allowed_tools can list only function tools, as {\"type\": \"function\", \"function\": {\"name\"}}.",
+            )
+        names.append(name)
+    tools = request.tools if isinstance(request.tools, list) else []
+    missing = [name for name in names if name not in {tool.function.name for tool in tools}]
+    if missing:
+        raise invalid_request(
+            f"allowed_tools names function '{missing[0]}', which is not in tools.", param="tool_choice"
+        )
+    request.tools = [tool for tool in tools if tool.function.name in names]
+    request.tool_choice = choice.allowed_tools.mode

@@ -17,13 +17,7 @@ from app.models import generated as m
 from app.translate.capabilities import FIRST_VERSION
 from app.translate.options import TranslationOptions
 
-ChatMessage = (
-    m.ChatCompletionRequestSystemMessage
-    | m.ChatCompletionRequestDeveloperMessage
-    | m.ChatCompletionRequestUserMessage
-    | m.ChatCompletionRequestAssistantMessage
-    | m.ChatCompletionRequestToolMessage
-)
+ChatMessage = m.ChatCompletionRequestMessage
 UserPart = (
     m.ChatCompletionRequestMessageContentPartText
     | m.ChatCompletionRequestMessageContentPartImage
@@ -53,6 +47,11 @@ def _needs_version(param: str, what: str, capability: str, options: TranslationO
         f"it needs api-version {FIRST_VERSION[capability]} or newer.",
         code="unsupported_api_version",
     )
+
+
+def tag_of(value: Any) -> str:
+    """The `type` tag of a tagged Struct (msgspec keeps it in the class config, not as an attribute)."""
+    return str(type(value).__struct_config__.tag)
 
 
 def _given(value: Any) -> bool:
@@ -143,7 +142,7 @@ def _text_only(content: str | list[m.InputMessageContent], param: str, role: str
             raise unsupported(
                 f"{param}[{index}].type",
                 f"A {role} message can contain only text parts; Chat Completions has no "
-                f"'{getattr(part, 'type', type(part).__name__)}' for {role} messages.",
+                f"'{tag_of(part)}' for {role} messages.",
             )
         texts.append(text)
     return "".join(texts)
@@ -209,7 +208,7 @@ class _Conversation:
                 else:
                     raise unsupported(
                         f"{param}.content[{index}].type",
-                        f"An assistant message cannot contain '{part.type}' parts.",  # type: ignore[union-attr]
+                        f"An assistant message cannot contain '{tag_of(part)}' parts.",
                     )
         message = self.assistant()
         joined = self.take_think() + "".join(text)
@@ -247,7 +246,7 @@ def _function_output(item: m.FunctionCallOutputItem, param: str) -> m.ChatComple
                 raise unsupported(
                     f"{param}.output[{index}].type",
                     f"A function_call_output can carry only text for Chat Completions tool messages; "
-                    f"'{part.type}' parts have no Chat equivalent.",  # type: ignore[union-attr]
+                    f"'{tag_of(part)}' parts have no Chat equivalent.",
                 )
             parts.append(m.ChatCompletionRequestMessageContentPartText(text=part.text))
         content = parts if parts else ""
@@ -281,7 +280,7 @@ def _messages(request: m.CreateResponse, options: TranslationOptions) -> list[Ch
             elif isinstance(item, m.ReasoningInputItem):
                 conversation.add_reasoning(item)
             else:
-                kind = type(item).__struct_config__.tag  # every item Struct is tagged by `type`
+                kind = tag_of(item)  # every item Struct is tagged by `type`
                 raise unsupported(
                     param,
                     f"Input item type '{kind}' at input[{index}] has no Chat Completions representation; "
@@ -300,10 +299,11 @@ def _with_instructions(instructions: str, messages: list[ChatMessage]) -> list[C
     """`instructions` becomes the single leading system message, absorbing leading system/developer ones."""
     parts = [instructions]
     index = 0
-    while index < len(messages) and isinstance(
-        messages[index], m.ChatCompletionRequestSystemMessage | m.ChatCompletionRequestDeveloperMessage
-    ):
-        content = messages[index].content  # type: ignore[union-attr]
+    while index < len(messages):
+        message = messages[index]
+        if not isinstance(message, m.ChatCompletionRequestSystemMessage | m.ChatCompletionRequestDeveloperMessage):
+            break
+        content = message.content
         parts.append(content if isinstance(content, str) else "".join(p.text for p in content))
         index += 1
     return [m.ChatCompletionRequestSystemMessage(content="\n\n".join(parts)), *messages[index:]]
@@ -317,7 +317,7 @@ def _tools(tools: Sequence[m.Tool], options: TranslationOptions) -> list[m.ChatC
     for index, tool in enumerate(tools):
         param = f"tools[{index}]"
         if not isinstance(tool, m.FunctionTool):
-            kind = type(tool).__struct_config__.tag
+            kind = tag_of(tool)
             raise unsupported(
                 f"{param}.type",
                 f"Hosted tool type '{kind}' is not supported: Azure Chat Completions runs only function tools.",
@@ -371,7 +371,7 @@ def _tool_choice(
                 )
             allowed.append(entry["name"])
         return choice.mode, [tool for tool in tools if tool.function.name in allowed]
-    kind = type(choice).__struct_config__.tag
+    kind = tag_of(choice)
     raise unsupported("tool_choice", f"tool_choice type '{kind}' is a hosted tool, which Chat Completions lacks.")
 
 
@@ -393,12 +393,16 @@ def _refuse_unsupported(request: m.CreateResponse) -> None:
         raise unsupported(
             "truncation", "truncation 'auto' is not supported: Azure Chat Completions never truncates input."
         )
+    if _given(request.max_tool_calls):
+        raise unsupported(
+            "max_tool_calls",
+            "max_tool_calls has no Chat Completions equivalent: one Chat turn can return any number of tool "
+            "calls. Leave it unset, or set parallel_tool_calls to false for at most one call.",
+        )
     if _given(request.moderation):
         raise unsupported("moderation", "moderation has no Azure Chat Completions equivalent.")
     if _given(request.context_management):
         raise unsupported("context_management", "context_management has no Chat Completions equivalent.")
-    if request.stream is True:
-        raise unsupported("stream", "stream is not supported yet by this gateway.")
     if _given(request.include):
         for index, value in enumerate(request.include or ()):
             if value in _INCLUDE_IMPOSSIBLE:
@@ -412,6 +416,12 @@ def responses_to_chat(request: m.CreateResponse, options: TranslationOptions) ->
     caps = options.capabilities
     _refuse_unsupported(request)
     chat = m.CreateChatCompletionRequest(messages=_messages(request, options), model=options.deployment)
+    if request.stream is True:
+        chat.stream = True
+        # Usage arrives in a last chunk only when asked for, and only api-versions that know stream_options
+        # accept the question; without it the streamed Response reports usage null.
+        if caps.stream_options:
+            chat.stream_options = m.ChatCompletionStreamOptions(include_usage=True)
 
     tools = _tools(request.tools, options) if isinstance(request.tools, list) else []
     choice, tools = _tool_choice(request, tools)
@@ -430,6 +440,14 @@ def responses_to_chat(request: m.CreateResponse, options: TranslationOptions) ->
         parameter = options.token_limit_parameter
         if parameter == "auto":
             parameter = "max_completion_tokens" if caps.max_completion_tokens else "max_tokens"
+        elif parameter == "max_completion_tokens" and not caps.max_completion_tokens:
+            # The operator's override cannot make Azure accept a parameter its api-version lacks.
+            raise _needs_version(
+                "max_output_tokens",
+                "max_output_tokens (sent as max_completion_tokens by token_limit_parameter)",
+                "max_completion_tokens",
+                options,
+            )
         setattr(chat, parameter, request.max_output_tokens)
     if _given(request.temperature):
         chat.temperature = request.temperature

@@ -26,7 +26,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{os.urandom(24).hex()}"
 
 
-def _usage(usage: m.CompletionUsage | None | object) -> m.ResponseUsage | None:
+def _usage(usage: m.CompletionUsage | object | None) -> m.ResponseUsage | None:
     if not isinstance(usage, m.CompletionUsage):
         return None
     cached = 0
@@ -48,6 +48,11 @@ def _usage(usage: m.CompletionUsage | None | object) -> m.ResponseUsage | None:
 def _logprobs(choice: m.ChatCompletionChoice) -> list[m.LogProb]:
     if not isinstance(choice.logprobs, m.ChatChoiceLogprobs) or not choice.logprobs.content:
         return []
+    return logprob_items(choice.logprobs.content)
+
+
+def logprob_items(entries: list[m.ChatCompletionTokenLogprob]) -> list[m.LogProb]:
+    """Chat's per-token logprobs as Responses `LogProb`s."""
     return [
         m.LogProb(
             token=entry.token,
@@ -58,7 +63,7 @@ def _logprobs(choice: m.ChatCompletionChoice) -> list[m.LogProb]:
                 for top in (entry.top_logprobs or [])
             ],
         )
-        for entry in choice.logprobs.content
+        for entry in entries
     ]
 
 
@@ -69,7 +74,11 @@ def _annotations(message: m.ChatCompletionResponseMessage, text: str) -> list[m.
         return []
     return [
         m.UrlCitation(
-            type="url_citation", url=citation.url, start_index=0, end_index=len(text), title=citation.title or ""
+            type="url_citation",
+            url=citation.url,
+            start_index=0,
+            end_index=len(text),
+            title=citation.title or "",
         )
         for citation in context.citations
         if isinstance(citation.url, str) and citation.url
@@ -134,24 +143,51 @@ def output_items(
     return items
 
 
+def wants_logprobs(request: m.CreateResponse) -> bool:
+    """Whether output_text parts carry logprobs (asked for by `include` or `top_logprobs`)."""
+    return bool(request.include and "message.output_text.logprobs" in request.include) or bool(
+        request.top_logprobs
+    )
+
+
+def incomplete_reason(finish_reason: str | None) -> str | None:
+    """`incomplete_details.reason` for Azure's finish_reason, or None when the answer is complete."""
+    return _INCOMPLETE_REASONS.get(finish_reason or "")
+
+
+def finish(
+    response: m.Response,
+    output: list[m.OutputItem],
+    usage: object,
+    finish_reason: str | None,
+    *,
+    created: int,
+) -> m.Response:
+    """Fill in what is known once Azure's answer is complete: status, output, usage, completion time.
+
+    Shared by the JSON and the streamed route, so a streamed Response ends exactly like the JSON one.
+    """
+    reason = incomplete_reason(finish_reason)
+    status = "incomplete" if reason else "completed"
+    response.status = status  # type: ignore[assignment]
+    response.output = output
+    response.usage = _usage(usage)
+    response.incomplete_details = m.IncompleteDetails(reason=reason) if reason else None  # type: ignore[arg-type]
+    response.completed_at = max(int(time.time()), created) if status == "completed" else None
+    return response
+
+
 def chat_to_response(
     chat: m.CreateChatCompletionResponse, request: m.CreateResponse, options: TranslationOptions
 ) -> m.Response:
     """Build the Response for `request` from Azure's answer to its translation."""
     choice = chat.choices[0] if chat.choices else None
-    finish = choice.finish_reason if choice is not None else None
-    reason = _INCOMPLETE_REASONS.get(finish or "")
-    status = "incomplete" if reason else "completed"
-    with_logprobs = bool(request.include and "message.output_text.logprobs" in request.include) or bool(
-        request.top_logprobs
-    )
+    finish_reason = choice.finish_reason if choice is not None else None
+    status = "incomplete" if incomplete_reason(finish_reason) else "completed"
+    with_logprobs = wants_logprobs(request)
     output = output_items(choice, options, status=status, with_logprobs=with_logprobs) if choice else []
     response = envelope(request, options, created_at=chat.created, status=status)
-    response.output = output
-    response.usage = _usage(chat.usage)
-    response.incomplete_details = m.IncompleteDetails(reason=reason) if reason else None  # type: ignore[arg-type]
-    response.completed_at = max(int(time.time()), chat.created) if status == "completed" else None
-    return response
+    return finish(response, output, chat.usage, finish_reason, created=chat.created)
 
 
 def _echo_tools(request: m.CreateResponse) -> list[m.Tool]:
@@ -169,7 +205,7 @@ def _echo_tools(request: m.CreateResponse) -> list[m.Tool]:
     return tools
 
 
-def _echo_reasoning(reasoning: m.Reasoning | None | object) -> m.Reasoning | None:
+def _echo_reasoning(reasoning: m.Reasoning | object | None) -> m.Reasoning | None:
     """As sent, with `effort` and `summary` present (Open Responses requires both keys, null allowed)."""
     if not isinstance(reasoning, m.Reasoning):
         return None
@@ -197,10 +233,13 @@ def _echo_text(text: m.ResponseTextParam | object) -> m.ResponseTextParam:
             description=fmt.description if fmt.description is not UNSET else None,
             strict=fmt.strict if isinstance(fmt.strict, bool) else False,
         )
-    return m.ResponseTextParam(format=fmt, verbosity=text.verbosity)
+    # A null verbosity means "the default"; Open Responses allows the key to be absent but not null.
+    return m.ResponseTextParam(format=fmt, verbosity=text.verbosity if text.verbosity is not None else UNSET)
 
 
-def envelope(request: m.CreateResponse, options: TranslationOptions, *, created_at: int, status: str) -> m.Response:
+def envelope(
+    request: m.CreateResponse, options: TranslationOptions, *, created_at: int, status: str
+) -> m.Response:
     """The Response with no output yet: identity, status and every request parameter echoed."""
 
     def given(value: object, default: object) -> object:

@@ -4,6 +4,7 @@ from app.upstream.client import (
     AzureChatClient,
     UpstreamError,
     UpstreamResponse,
+    UpstreamStream,
     UpstreamUnavailable,
     chat_completions_url,
 )
@@ -12,6 +13,7 @@ __all__ = [
     "AzureChatClient",
     "UpstreamError",
     "UpstreamResponse",
+    "UpstreamStream",
     "UpstreamUnavailable",
     "chat_completions_url",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "AzureChatClient",
     "UpstreamError",
     "UpstreamResponse",
+    "UpstreamStream",
     "UpstreamUnavailable",
     "chat_completions_url",
 ]
@@ -55,6 +56,62 @@ class UpstreamResponse:
     status: int
     headers: httpx.Headers
     body: bytes
+
+
+class UpstreamStream:
+    """Azure's reply to a ``stream: true`` request, open: status and headers now, the events as they come.
+
+    ``body`` holds the whole (JSON error) body when ``status`` is not 2xx, and is empty otherwise.
+    """
+
+    def __init__(self, response: httpx.Response, body: bytes, host: str) -> None:
+        self.status = response.status_code
+        self.headers = response.headers
+        self.body = body
+        self._response = response
+        self._host = host
+
+    async def events(self) -> AsyncIterator[bytes]:
+        """The ``data`` of each server-sent event, as bytes, in order; ``b"[DONE]"`` included.
+
+        Parsed from the raw bytes as they arrive (LF or CRLF line ends; multi-line data joined with LF; other
+        fields and comments ignored). Ends when the body ends. Raises ``UpstreamUnavailable`` if the
+        connection drops or a read times out mid-stream.
+        """
+        buffer = b""
+        data: list[bytes] = []
+        try:
+            async for raw in self._response.aiter_bytes():  # content-decoded (gzip)
+                buffer += raw
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    line = line.removesuffix(b"\r")
+                    if not line:
+                        if data:
+                            yield b"\n".join(data)
+                            data = []
+                    elif line.startswith(b"data:"):
+                        value = line[5:]
+                        data.append(value[1:] if value.startswith(b" ") else value)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise _unavailable(exc, self._host, "mid-stream") from None
+        line = buffer.removesuffix(b"\r")
+        if line.startswith(b"data:"):
+            value = line[5:]
+            data.append(value[1:] if value.startswith(b" ") else value)
+        if data:
+            yield b"\n".join(data)
+
+
+def _unavailable(exc: Exception, host: str, when: str = "") -> UpstreamUnavailable:
+    """``when`` (e.g. "mid-stream") says at which point the failure happened, if not while connecting."""
+    if isinstance(exc, httpx.TimeoutException):
+        phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
+        where = f" {when}" if when else ""
+        return UpstreamUnavailable(f"Azure OpenAI at {host} timed out{where} ({phase} timeout)", timeout=True)
+    # str(exc) of a transport error names the socket problem, never request headers.
+    what = f"dropped the connection {when}" if when else "is unreachable"
+    return UpstreamUnavailable(f"Azure OpenAI at {host} {what}: {type(exc).__name__}: {exc}")
 
 
 def _quote_segment(value: str) -> str:
@@ -151,17 +208,41 @@ class AzureChatClient:
         async with self._slot():
             try:
                 response = await self._send(body)
-            except httpx.TimeoutException as exc:
-                phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
-                raise UpstreamUnavailable(
-                    f"Azure OpenAI at {self._host} timed out ({phase} timeout)", timeout=True
-                ) from None
-            except httpx.TransportError as exc:
-                # str(exc) of a transport error names the socket problem, never request headers.
-                raise UpstreamUnavailable(
-                    f"Azure OpenAI at {self._host} is unreachable: {type(exc).__name__}: {exc}"
-                ) from None
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                raise _unavailable(exc, self._host) from None
         return UpstreamResponse(status=response.status_code, headers=response.headers, body=response.content)
+
+    @asynccontextmanager
+    async def stream_chat(self, body: bytes) -> AsyncIterator[UpstreamStream]:
+        """POST a ``stream: true`` request; inside the block, Azure's status is known and its events readable.
+
+        The concurrency slot and the connection are held until the block exits - when the stream is drained,
+        fails or is abandoned (client disconnect: the task is cancelled and the connection closed, which
+        Azure sees as a cancelled request). A non-2xx reply is read whole into ``body``, like ``post_chat``.
+        """
+        async with self._slot():
+            request = self._client.build_request(
+                "POST", self.url, content=body, headers={"accept": "text/event-stream"}
+            )
+            try:
+                response = await self._client.send(request, stream=True)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                raise _unavailable(exc, self._host) from None
+            try:
+                error_body = b""
+                if response.status_code >= 300:
+                    try:
+                        error_body = await response.aread()
+                    except (httpx.TimeoutException, httpx.TransportError) as exc:
+                        raise _unavailable(exc, self._host) from None
+                yield UpstreamStream(response, error_body, self._host)
+            finally:
+                await response.aclose()
+
+    @property
+    def free_slots(self) -> int:
+        """How many of the ``num_concurrent_requests`` slots are free right now (for health and tests)."""
+        return self._semaphore._value
 
     async def aclose(self) -> None:
         await self._client.aclose()
