@@ -41,7 +41,12 @@ class _ReplyStream(httpx.AsyncByteStream):
             raise _mapped(exc, self._request, reading=True) from None
 
     async def aclose(self) -> None:
-        self._response.release()
+        if self._response.content.at_eof():
+            self._response.release()  # fully read: the connection goes back to the pool
+        else:
+            # Closed early (the client left mid-stream): drop the connection, so Azure sees the request
+            # cancelled and stops generating, instead of a pooled socket with half a reply still coming.
+            self._response.close()
 
 
 def _mapped(exc: BaseException, request: httpx.Request, *, reading: bool) -> BaseException:
