@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from time import perf_counter
 
 import msgspec
 
 from app.config import Settings
 from app.models import generated as m
-from app.timing import upstream_timer
+from app.timing import add_upstream, upstream_timer
 from app.translate import TranslationOptions, capabilities_for
 from app.upstream.client import AzureChatClient, UpstreamStream, UpstreamUnavailable
 from app.upstream.errors import from_unavailable, from_upstream_status
@@ -59,8 +60,11 @@ class Gateway:
         reader's to report); the concurrency slot and the connection are held until the block exits.
         """
         opened = False
+        body = _ENCODER.encode(request)
+        start = perf_counter()
         try:
-            async with self.client.stream_chat(_ENCODER.encode(request)) as upstream:
+            async with self.client.stream_chat(body) as upstream:
+                add_upstream(perf_counter() - start)  # Server-Timing: Azure's time to its status line
                 if upstream.status >= 300:
                     settings = self.settings
                     raise from_upstream_status(
