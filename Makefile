@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check app tests bench scripts
+	$(PY) -m ruff check app tests scripts bench
 	$(PY) -m mypy
 
 # The whole performance report (about 20 minutes): wrk + the bench venv (LiteLLM, matplotlib) are installed by

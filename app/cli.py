@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from app.config import DEFAULT_API_VERSION_EXAMPLE, Settings, SettingsError, load_settings
+from app.config import DEFAULT_API_VERSION_EXAMPLE, Settings, SettingsError, check_exposure, load_settings
 
 EMULATOR_DEFAULT_PORT = 8001
 EMULATOR_DEFAULT_DEPLOYMENT = "gpt-4o-mini"
@@ -129,6 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
         return _serve_workers(overrides, args.workers)
     if not args.emulator:
         settings = load_settings(overrides)
+        check_exposure(settings)
         gateway_url = _url(settings.host, settings.port)
         _banner(f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}")
         return _run(_serve_gateway(settings))
@@ -151,6 +153,7 @@ def _serve(args: argparse.Namespace) -> int:
             "default_query": {"api-version": DEFAULT_API_VERSION_EXAMPLE},
         },
     )
+    check_exposure(settings)
     config = EmulatorConfig(api_key=config.api_key, deployments=(settings.openai_model,))
     _banner(
         f"Azure EMULATOR on {emulator_url} (not real Azure) — gateway on "
@@ -178,6 +181,7 @@ def _serve_workers(overrides: dict[str, Any], workers: int) -> int:
     os.environ[_WORKER_OVERRIDES_ENV] = json.dumps({k: v for k, v in overrides.items() if v is not None})
     uvicorn.run(
         "app.cli:worker_app", factory=True, host=settings.host, port=settings.port, workers=workers,
+        timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
         access_log=False,
     )
     return 0
@@ -220,7 +224,14 @@ async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket]
 
         config, sock = emulator
         emulator_server = uvicorn.Server(
-            uvicorn.Config(create_emulator_app(config), log_level="warning", lifespan="on", access_log=False)
+            uvicorn.Config(
+                create_emulator_app(config),
+                log_level="warning",
+                lifespan="on",
+                access_log=False,
+                # Stopped after the gateway has drained; a scripted long delay must not hold up the exit.
+                timeout_graceful_shutdown=1,
+            )
         )
         emulator_task = asyncio.create_task(emulator_server.serve(sockets=[sock]))
         while not emulator_server.started:
@@ -229,9 +240,17 @@ async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket]
                 raise RuntimeError("the Azure emulator exited during startup")
             await asyncio.sleep(0.01)
 
-    # No access log: one log line per request costs more than the gateway's own work on it.
     gateway = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, access_log=False)
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            # No access log from uvicorn: a line per request costs more than the gateway's own work on it.
+            access_log=False,
+            # SIGTERM/Ctrl-C: uvicorn stops accepting, waits this long for in-flight requests and streams,
+            # then runs the lifespan shutdown, which closes the Azure connection pool.
+            timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
+        )
     )
     try:
         await gateway.serve()

@@ -16,6 +16,7 @@ the key must never appear there.
 from __future__ import annotations
 
 import datetime as _dt
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ __all__ = [
     "Secret",
     "Settings",
     "SettingsError",
+    "check_exposure",
     "load_settings",
 ]
 
@@ -99,6 +101,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Whether ``<think>…</think>`` in Azure's answer becomes a reasoning item (off: text is never altered)."""
     token_limit_parameter: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
     """Which Chat parameter carries ``max_output_tokens``; ``auto`` decides by api-version, never by name."""
+    # Reliability (issue 6): retries, deadlines, queueing, draining and inbound auth.
+    max_retries: Annotated[int, msgspec.Meta(ge=0)] = 3
+    max_retry_wait: Annotated[float, msgspec.Meta(ge=0)] = 60.0
+    request_timeout: Annotated[float, msgspec.Meta(gt=0)] = 900.0
+    max_queue: Annotated[int, msgspec.Meta(ge=0)] = 256
+    max_queue_wait: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 32 * 1024 * 1024
+    stream_idle_timeout: Annotated[float, msgspec.Meta(gt=0)] = 120.0
+    drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    gateway_api_keys: tuple[Secret, ...] = ()
+    """Keys clients must present on /v1/* (``Authorization: Bearer`` or ``api-key``); empty = no auth."""
+    allow_unauthenticated: bool = False
 
     @property
     def api_version(self) -> str:
@@ -151,7 +165,31 @@ _FIELDS: Final[dict[str, _Field]] = {
         "token_limit_parameter", "GATEWAY_TOKEN_LIMIT_PARAMETER", 'max_completion_tokens',
         expected='"auto", "max_completion_tokens" or "max_tokens"',
     ),
+    "max_retries": _Field("max_retries", "GATEWAY_MAX_RETRIES", "3", expected="an integer >= 0"),
+    "max_retry_wait": _Field("max_retry_wait", "GATEWAY_MAX_RETRY_WAIT", "60.0", expected="a number of seconds >= 0"),
+    "request_timeout": _Field(
+        "request_timeout", "GATEWAY_REQUEST_TIMEOUT", "900.0", expected="a number of seconds > 0"
+    ),
+    "max_queue": _Field("max_queue", "GATEWAY_MAX_QUEUE", "256", expected="an integer >= 0"),
+    "max_queue_wait": _Field("max_queue_wait", "GATEWAY_MAX_QUEUE_WAIT", "60.0", expected="a number of seconds > 0"),
+    "max_body_bytes": _Field(
+        "max_body_bytes", "GATEWAY_MAX_BODY_BYTES", "33554432", expected="an integer number of bytes >= 1024"
+    ),
+    "stream_idle_timeout": _Field(
+        "stream_idle_timeout", "GATEWAY_STREAM_IDLE_TIMEOUT", "120.0", expected="a number of seconds > 0"
+    ),
+    "drain_timeout": _Field("drain_timeout", "GATEWAY_DRAIN_TIMEOUT", "30.0", expected="a number of seconds >= 0"),
+    "gateway_api_keys": _Field(
+        "gateway_api_keys", "GATEWAY_GATEWAY_API_KEYS", '["key-one", "key-two"] (env: key-one,key-two)',
+        expected="a list of non-empty strings",
+    ),
+    "allow_unauthenticated": _Field(
+        "allow_unauthenticated", "GATEWAY_ALLOW_UNAUTHENTICATED", "true", expected="true or false"
+    ),
 }
+
+# Settings whose values are credentials: never echoed in an error message.
+_SECRET_FIELDS: Final = frozenset({"openai_api_key", "gateway_api_keys"})
 
 # Settings that are plain strings. Dynaconf parses every environment value as TOML, which silently turns
 # GATEWAY_API_VERSION=2024-10-21 into a date and a numeric key or deployment name into an int; for these we
@@ -187,7 +225,7 @@ def _missing(name: str) -> SettingsError:
 def _invalid(name: str, value: Any, reason: str | None = None) -> SettingsError:
     f = _FIELDS[name]
     # Never echo the key, not even a wrong one: it may be a real key pasted into the wrong place.
-    shown = "" if name == "openai_api_key" else f"got {value!r}, "
+    shown = "" if name in _SECRET_FIELDS else f"got {value!r}, "
     return SettingsError(f"{name} is invalid ({shown}expected {reason or f.expected}): {_where(name)}")
 
 
@@ -310,6 +348,9 @@ def load_settings(
         if value is None or (isinstance(value, str) and not value.strip()):
             raise _missing(name)
 
+    if "gateway_api_keys" in data:
+        data["gateway_api_keys"] = _normalise_keys(data["gateway_api_keys"])
+
     fields = set(Settings.__struct_fields__)
     candidate = {k: v for k, v in data.items() if k in fields}
     try:
@@ -330,6 +371,46 @@ def load_settings(
         # refuses them too), silently calling a different URL.
         raise _invalid("openai_model", settings.openai_model, "a deployment name, not a dot-segment")
     return settings
+
+
+def _normalise_keys(raw: Any) -> list[Any]:
+    """``gateway_api_keys`` from a TOML list, or from the environment as ``a,b`` (or a TOML list)."""
+    env = os.environ.get("GATEWAY_GATEWAY_API_KEYS")
+    if env is not None and not env.lstrip().startswith("["):
+        raw = env  # raw text: Dynaconf would turn a numeric key into an int
+    if raw is None:
+        return []
+    if isinstance(raw, str | Secret):
+        text = raw.get_secret_value() if isinstance(raw, Secret) else raw
+        raw = text.split(",")
+    if not isinstance(raw, list | tuple) or not all(isinstance(k, str | Secret) for k in raw):
+        raise _invalid("gateway_api_keys", raw)
+    keys = [k if isinstance(k, Secret) else k.strip() for k in raw]
+    return [k for k in keys if k]
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve a non-loopback interface without inbound keys, unless explicitly allowed.
+
+    Anyone who can reach the port spends the Azure key's quota; on loopback that is only this machine.
+    """
+    if settings.gateway_api_keys or settings.allow_unauthenticated or _is_loopback(settings.host):
+        return
+    raise SettingsError(
+        f"refusing to listen on {settings.host} without client authentication: anyone who can reach the port "
+        "could use the gateway's Azure key. Set gateway_api_keys in .secrets.toml or GATEWAY_GATEWAY_API_KEYS "
+        "(for example key-one,key-two), or set allow_unauthenticated = true (GATEWAY_ALLOW_UNAUTHENTICATED=true) "
+        "if something in front of the gateway already authenticates clients"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _dec_hook(type_: type, obj: Any) -> Any:

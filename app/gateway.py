@@ -7,6 +7,7 @@ caller that needs it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from time import perf_counter
@@ -17,10 +18,11 @@ from app.config import Settings
 from app.models import generated as m
 from app.timing import add_upstream, upstream_timer
 from app.translate import TranslationOptions, capabilities_for
-from app.upstream.client import AzureChatClient, UpstreamStream, UpstreamUnavailable
-from app.upstream.errors import from_unavailable, from_upstream_status
+from app.upstream.client import AzureChatClient, GatewayBusy, UpstreamStream, UpstreamUnavailable
+from app.upstream.errors import from_busy, from_unavailable, from_upstream_status
 
 _ENCODER = msgspec.json.Encoder()
+log = logging.getLogger("app.gateway")
 
 
 class Gateway:
@@ -45,6 +47,8 @@ class Gateway:
                 reply = await self.client.post_chat(body)
         except UpstreamUnavailable as exc:
             raise from_unavailable(exc) from None
+        except GatewayBusy as exc:
+            raise from_busy(exc) from None
         if reply.status >= 300:
             raise from_upstream_status(
                 reply, deployment=self.settings.openai_model, endpoint=self.settings.openai_base_url
@@ -76,6 +80,9 @@ class Gateway:
             if opened:
                 raise
             raise from_unavailable(exc) from None
+        except GatewayBusy as exc:
+            raise from_busy(exc) from None
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        log.info("closed the Azure connection pool")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -18,7 +18,9 @@ from urllib.parse import quote
 
 import httpx
 
+from app import context
 from app.config import Settings
+from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
 from app.upstream.transport import AiohttpTransport
 
 # httpx logs every request at INFO; with Litestar's root logging that is a formatted line per call on the hot path.
@@ -26,6 +28,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 __all__ = [
     "AzureChatClient",
+    "GatewayBusy",
     "UpstreamError",
     "UpstreamResponse",
     "UpstreamStream",
@@ -47,6 +50,14 @@ class UpstreamUnavailable(UpstreamError):
     def __init__(self, message: str, *, timeout: bool = False) -> None:
         super().__init__(message)
         self.timeout = timeout
+
+
+class GatewayBusy(UpstreamError):
+    """No upstream slot: the wait queue is full, or the wait for a slot took too long (503 + Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +159,23 @@ def chat_completions_url(base_url: str, deployment: str, query: Mapping[str, str
     return base.copy_with(raw_path=base.raw_path + path.encode("ascii")).copy_merge_params(dict(query))
 
 
+def _note_attempt() -> None:
+    """Count an upstream attempt for the access log and error messages."""
+    if (ctx := context.current()) is not None:
+        ctx.attempts += 1
+
+
+def _note_upstream_id(response: httpx.Response) -> None:
+    """Keep Azure's ``apim-request-id`` for the access log: the id Microsoft support asks for."""
+    if (ctx := context.current()) is not None and (apim := response.headers.get("apim-request-id")):
+        ctx.upstream_ids.append(apim)
+
+
+def _tries() -> str:
+    ctx = context.current()
+    return f" after {ctx.attempts} attempts" if ctx is not None and ctx.attempts > 1 else ""
+
+
 class AzureChatClient:
     """One per app: owns the connection pool and the concurrency limit for every upstream call.
 
@@ -164,9 +192,18 @@ class AzureChatClient:
         self._semaphore = asyncio.Semaphore(n)
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
         # Non-streamed calls: aiohttp moves the bytes, as httpx's own pool costs O(pool size) per request (see
-        # transport.py). Streams keep httpx's transport (self._client): under aiohttp a streamed reply could
-        # end the client's response early (tests/test_streaming.py, client disconnect), cause not yet found.
+        # transport.py). Streams still use httpx's transport (self._client); they are long-lived, so its
+        # per-call cost matters less there. Moving them over is the next step, with the streaming suite as judge.
         self._transport = transport or AiohttpTransport(limits=limits, trust_env=True)
+        self._max_queue = settings.max_queue
+        self._max_queue_wait = settings.max_queue_wait
+        self.request_timeout = settings.request_timeout
+        self._stream_idle_timeout = settings.stream_idle_timeout
+        self.retry_policy = RetryPolicy(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
+        self.in_flight = 0
+        """Slots held right now (tests check it drops back to 0: no leaked slots)."""
+        self.queued = 0
+        """Requests waiting for a slot right now."""
         self._client = httpx.AsyncClient(
             headers={
                 "api-key": settings.openai_api_key.get_secret_value(),
@@ -193,26 +230,83 @@ class AzureChatClient:
         self._headers = self._client.headers
         self._extensions = {"timeout": self._client.timeout.as_dict()}
 
+    def deadline(self) -> float:
+        """The loop time by which a request starting now must be answered (``request_timeout``)."""
+        return asyncio.get_running_loop().time() + self.request_timeout
+
     @asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """Hold one of the ``num_concurrent_requests`` upstream slots."""
-        async with self._semaphore:
+    async def _slot(self, deadline: float | None = None) -> AsyncIterator[None]:
+        """Hold one of the ``num_concurrent_requests`` upstream slots.
+
+        When none is free, wait in a bounded queue: at most ``max_queue`` waiters, each for at most
+        ``max_queue_wait`` seconds (or until ``deadline``); beyond that ``GatewayBusy``. Nothing waits
+        without bound, and a cancelled waiter (client gone) leaves no trace.
+        """
+        if self._semaphore.locked():
+            if self.queued >= self._max_queue:
+                raise GatewayBusy(
+                    f"The gateway is at capacity ({self.in_flight} Azure calls in flight, {self.queued} waiting); "
+                    "retry shortly."
+                )
+            loop = asyncio.get_running_loop()
+            until = loop.time() + self._max_queue_wait
+            if deadline is not None:
+                until = min(until, deadline)
+            self.queued += 1
+            try:
+                async with asyncio.timeout_at(until):
+                    await self._semaphore.acquire()
+            except TimeoutError:
+                raise GatewayBusy(
+                    f"The gateway is at capacity: no Azure slot became free within {self._max_queue_wait:g}s; "
+                    "retry shortly.",
+                    retry_after=max(1, round(self._max_queue_wait / 10)),
+                ) from None
+            finally:
+                self.queued -= 1
+        else:
+            await self._semaphore.acquire()
+        self.in_flight += 1
+        try:
             yield
+        finally:
+            self.in_flight -= 1
+            self._semaphore.release()
 
     async def _send(self, body: bytes) -> httpx.Response:
-        """One attempt, body fully read. The place to add retries (inside the slot, or the pool starves).
+        """One attempt, body fully read; ``attempt`` retries it (inside the slot, or the pool starves).
 
         Straight to the transport with the client's headers and timeouts: ``AsyncClient.send`` would add
         cookie-jar bookkeeping, auth and redirect hooks and a log line (a third of the gateway's CPU under
         load), none of which an api-key call that never redirects needs.
         """
+        _note_attempt()
         request = httpx.Request("POST", self.url, headers=self._headers, content=body, extensions=self._extensions)
         response = await self._transport.handle_async_request(request)
         try:
             await response.aread()
         finally:
             await response.aclose()
+        _note_upstream_id(response)
         return response
+
+    async def attempt(self, fn: Callable[[], Awaitable[httpx.Response]], deadline: float) -> httpx.Response:
+        """Run one pre-body phase ``fn`` with retries; map transport failures to ``UpstreamUnavailable``.
+
+        ``fn`` sends one request and returns once the status line and headers are in (for a stream, before
+        any chunk is read, so nothing has reached the client). The returned response may have any status.
+        """
+        try:
+            return await attempt(fn, self.retry_policy, deadline=deadline)
+        except DeadlineExceeded:
+            raise UpstreamUnavailable(
+                f"Azure OpenAI at {self._host} did not answer within the gateway's request_timeout "
+                f"({self.request_timeout:g}s){_tries()}",
+                timeout=True,
+            ) from None
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            unavailable = _unavailable(exc, self._host)
+            raise UpstreamUnavailable(f"{unavailable}{_tries()}", timeout=unavailable.timeout) from None
 
     async def post_chat(self, body: bytes) -> UpstreamResponse:
         """POST a Chat Completions request body (JSON bytes) and return Azure's reply untouched.
@@ -220,11 +314,9 @@ class AzureChatClient:
         Raises ``UpstreamUnavailable`` when no HTTP response arrived (connect failure, timeout, dropped
         connection). HTTP errors from Azure are returned, not raised: the route decides how to map them.
         """
-        async with self._slot():
-            try:
-                response = await self._send(body)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                raise _unavailable(exc, self._host) from None
+        deadline = self.deadline()
+        async with self._slot(deadline):
+            response = await self.attempt(lambda: self._send(body), deadline)
         return UpstreamResponse(status=response.status_code, headers=response.headers, body=response.content)
 
     @asynccontextmanager
@@ -235,21 +327,33 @@ class AzureChatClient:
         fails or is abandoned (client disconnect: the task is cancelled and the connection closed, which
         Azure sees as a cancelled request). A non-2xx reply is read whole into ``body``, like ``post_chat``.
         """
-        async with self._slot():
+        deadline = self.deadline()
+        # Between events, a stream may be silent for stream_idle_timeout (or read_timeout, if shorter).
+        default = self._client.timeout
+        idle = min(self._stream_idle_timeout, default.read or self._stream_idle_timeout)
+        timeout = httpx.Timeout(connect=default.connect, read=idle, write=default.write, pool=default.pool)
+
+        async def open_stream() -> httpx.Response:
+            # One attempt of the pre-body phase: status and headers (and a whole error body), no events yet,
+            # so a 429/5xx/reset here is retried by ``attempt`` before the client has seen anything.
             request = self._client.build_request(
-                "POST", self.url, content=body, headers={"accept": "text/event-stream"}
+                "POST", self.url, content=body, headers={"accept": "text/event-stream"}, timeout=timeout
             )
+            _note_attempt()
+            response = await self._client.send(request, stream=True)
+            _note_upstream_id(response)
+            if response.status_code >= 300:
+                try:
+                    await response.aread()
+                except BaseException:
+                    await response.aclose()
+                    raise
+            return response
+
+        async with self._slot(deadline):
+            response = await self.attempt(open_stream, deadline)
             try:
-                response = await self._client.send(request, stream=True)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                raise _unavailable(exc, self._host) from None
-            try:
-                error_body = b""
-                if response.status_code >= 300:
-                    try:
-                        error_body = await response.aread()
-                    except (httpx.TimeoutException, httpx.TransportError) as exc:
-                        raise _unavailable(exc, self._host) from None
+                error_body = response.content if response.status_code >= 300 else b""
                 yield UpstreamStream(response, error_body, self._host)
             finally:
                 await response.aclose()
