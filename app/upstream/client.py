@@ -191,9 +191,7 @@ class AzureChatClient:
         )
         self._semaphore = asyncio.Semaphore(n)
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
-        # Non-streamed calls: aiohttp moves the bytes, as httpx's own pool costs O(pool size) per request (see
-        # transport.py). Streams still use httpx's transport (self._client); they are long-lived, so its
-        # per-call cost matters less there. Moving them over is the next step, with the streaming suite as judge.
+        # aiohttp moves the bytes: httpx's own pool costs O(pool size) per request (see transport.py).
         self._transport = transport or AiohttpTransport(limits=limits, trust_env=True)
         self._max_queue = settings.max_queue
         self._max_queue_wait = settings.max_queue_wait
@@ -229,6 +227,7 @@ class AzureChatClient:
         self._host = self.url.host
         self._headers = self._client.headers
         self._extensions = {"timeout": self._client.timeout.as_dict()}
+        self._stream_headers = httpx.Headers({**self._client.headers, "accept": "text/event-stream"})
 
     def deadline(self) -> float:
         """The loop time by which a request starting now must be answered (``request_timeout``)."""
@@ -332,15 +331,18 @@ class AzureChatClient:
         default = self._client.timeout
         idle = min(self._stream_idle_timeout, default.read or self._stream_idle_timeout)
         timeout = httpx.Timeout(connect=default.connect, read=idle, write=default.write, pool=default.pool)
+        timeout_ext = timeout.as_dict()
 
         async def open_stream() -> httpx.Response:
             # One attempt of the pre-body phase: status and headers (and a whole error body), no events yet,
             # so a 429/5xx/reset here is retried by ``attempt`` before the client has seen anything.
-            request = self._client.build_request(
-                "POST", self.url, content=body, headers={"accept": "text/event-stream"}, timeout=timeout
+            # Straight to the aiohttp transport, as in _send: its reads hand over everything that arrived at once,
+            # so the route writes one chunk per read (h11 split a fast stream into one read per event).
+            request = httpx.Request(
+                "POST", self.url, headers=self._stream_headers, content=body, extensions={"timeout": timeout_ext}
             )
             _note_attempt()
-            response = await self._client.send(request, stream=True)
+            response = await self._transport.handle_async_request(request)
             _note_upstream_id(response)
             if response.status_code >= 300:
                 try:
