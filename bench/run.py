@@ -422,6 +422,8 @@ class Bench:
                 url = f"http://127.0.0.1:{server.port}{scenario.route}"
                 run_wrk(url, scenario.gateway_body, 64, 1, {}, False)
                 runs = [measure(server, url, scenario.gateway_body, 64, a.duration, False) for _ in range(a.repeats)]
+                if any(r["errors"] for r in runs):
+                    self.note(f"--workers {workers}: wrk counted errors {[r['errors'] for r in runs]}")
                 out[str(workers)] = runs
                 print(f"scaling workers={workers}: {[round(r['rps']) for r in runs]} req/s", flush=True)
             finally:
@@ -477,6 +479,7 @@ def main() -> int:
     parser.add_argument("--skip-litellm", action="store_true")
     parser.add_argument("--litellm-venv", default=str(BENCH / ".venv-bench"))
     parser.add_argument("--output", default=str(OUT / "results.json"))
+    parser.add_argument("--scaling-only", action="store_true", help="only re-run the --workers phase")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.repeats, args.stream_samples = 2.0, 1, 5
@@ -488,6 +491,16 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     bench = Bench(args)
     bench.results["machine"] = bench.machine()
+    if args.scaling_only:  # re-measure one phase into an existing results.json
+        bench.results = json.loads(Path(args.output).read_text())
+        with bench.running():
+            bench.stub = start("stub", [sys.executable, str(BENCH / "stub.py"), "--port", str(PORTS["stub"])],
+                               PORTS["stub"])
+            bench.servers.append(bench.stub)
+            bench.scaling()
+        Path(args.output).write_text(json.dumps(bench.results, indent=1))
+        print(f"wrote {args.output}")
+        return 0
     with bench.running():
         bench.start_all()
         bench.load()
@@ -495,7 +508,7 @@ def main() -> int:
         bench.slow_streams()
         bench.stub_capacity()
         bench.results["gateway_rss_after_load_mib"] = rss_mib(bench.gateway.pid)
-    bench.scaling()
+        bench.scaling()  # the stub must still be up
     bench.results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     Path(args.output).write_text(json.dumps(bench.results, indent=1))
     print(f"wrote {args.output}")
