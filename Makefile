@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint models emulator clean
+.PHONY: run test lint models emulator bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,17 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check app tests scripts bench
 	$(PY) -m mypy
+
+# The whole performance report (about 20 minutes): wrk + the bench venv (LiteLLM, matplotlib) are installed by
+# bench/setup.sh on first use. BENCH_ARGS=--quick checks the harness in two minutes.
+BENCH_VENV ?= bench/.venv-bench
+bench: $(STAMP)
+	BENCH_VENV=$(abspath $(BENCH_VENV)) bench/setup.sh
+	mkdir -p bench/out
+	$(PY) -m pytest bench/micro -q -p no:cacheprovider --benchmark-only --benchmark-json=bench/out/micro.json
+	$(PY) bench/run.py --litellm-venv $(BENCH_VENV) $(BENCH_ARGS)
+	$(PY) bench/report.py
+	$(BENCH_VENV)/bin/python bench/chart.py
 
 models: $(STAMP)
 	$(PY) scripts/generate_models.py

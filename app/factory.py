@@ -16,6 +16,7 @@ from app.controllers.docs import DocsController, docs_static
 from app.controllers.responses import ResponsesController
 from app.errors import EXCEPTION_HANDLERS
 from app.gateway import Gateway
+from app.timing import ServerTimingMiddleware
 from app.upstream.client import AzureChatClient
 
 
@@ -27,7 +28,7 @@ def create_app(settings: Settings) -> RequestIdApp:
         return gateway
 
     guard = api_key_guard(settings)
-    return RequestIdApp(
+    app = RequestIdApp(
         route_handlers=[ResponsesController, ChatCompletionsController, DocsController, docs_static],
         dependencies={"gateway": Provide(provide_gateway, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -42,3 +43,6 @@ def create_app(settings: Settings) -> RequestIdApp:
         guards=[guard] if guard else [],
         request_max_body_size=settings.max_body_bytes,
     )
+    # Outside Litestar's own stack (not `middleware=`), so every response, errors and 404s included, gets it.
+    app.asgi_handler = ServerTimingMiddleware(app.asgi_handler)
+    return app

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from time import perf_counter
 
 import msgspec
 
 from app.config import Settings
 from app.models import generated as m
+from app.timing import add_upstream, upstream_timer
 from app.translate import TranslationOptions, capabilities_for
 from app.upstream.client import AzureChatClient, GatewayBusy, UpstreamStream, UpstreamUnavailable
 from app.upstream.errors import from_busy, from_unavailable, from_upstream_status
@@ -39,8 +41,10 @@ class Gateway:
 
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
         """Send a Chat Completions request to Azure; return the 2xx body or raise a GatewayError."""
+        body = _ENCODER.encode(request)
         try:
-            reply = await self.client.post_chat(_ENCODER.encode(request))
+            with upstream_timer():
+                reply = await self.client.post_chat(body)
         except UpstreamUnavailable as exc:
             raise from_unavailable(exc) from None
         except GatewayBusy as exc:
@@ -60,8 +64,11 @@ class Gateway:
         reader's to report); the concurrency slot and the connection are held until the block exits.
         """
         opened = False
+        body = _ENCODER.encode(request)
+        start = perf_counter()
         try:
-            async with self.client.stream_chat(_ENCODER.encode(request)) as upstream:
+            async with self.client.stream_chat(body) as upstream:
+                add_upstream(perf_counter() - start)  # Server-Timing: Azure's time to its status line
                 if upstream.status >= 300:
                     settings = self.settings
                     raise from_upstream_status(

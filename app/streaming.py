@@ -135,23 +135,30 @@ async def open_events(
 async def response_events(
     upstream: UpstreamStream, release: Release, stream: ResponseStream
 ) -> AsyncGenerator[bytes, None]:
-    """Responses events: created/in_progress at once, then one or more per Azure chunk, then the end."""
-    for event in stream.start():
-        yield frame(event)
+    """Responses events: created/in_progress at once, then one or more per Azure chunk, then the end.
+
+    One chunk (one write) per upstream read, not per event: see `UpstreamStream.event_batches`.
+    """
+    yield b"".join(frame(event) for event in stream.start())
     failure: str | None = None
     saw_done = False
     try:
-        async for data in upstream.events():
-            if data == _DONE:
-                saw_done = True
+        async for batch in upstream.event_batches():
+            out: list[bytes] = []
+            for data in batch:
+                if data == _DONE:
+                    saw_done = True
+                    break
+                try:
+                    events = stream.feed(data)
+                except StreamProtocolError as exc:
+                    failure = str(exc)
+                    break
+                out += [frame(event) for event in events]
+            if out:
+                yield b"".join(out)
+            if saw_done or failure is not None:
                 break
-            try:
-                events = stream.feed(data)
-            except StreamProtocolError as exc:
-                failure = str(exc)
-                break
-            for event in events:
-                yield frame(event)
     except UpstreamUnavailable as exc:
         failure = f"{exc}."
     except Exception:  # a gateway bug: still end the stream the way clients understand
@@ -160,8 +167,7 @@ async def response_events(
     if failure is None and not saw_done and not stream.finished:
         failure = "Azure OpenAI closed the stream before it finished."
     await release()
-    for event in stream.fail(failure) if failure is not None else stream.complete():
-        yield frame(event)
+    yield b"".join(frame(event) for event in (stream.fail(failure) if failure is not None else stream.complete()))
 
 
 async def chat_events(upstream: UpstreamStream, release: Release) -> AsyncGenerator[bytes, None]:
@@ -173,10 +179,15 @@ async def chat_events(upstream: UpstreamStream, release: Release) -> AsyncGenera
     last = b""
     message = "Azure OpenAI closed the stream before it finished."
     try:
-        async for data in upstream.events():
-            last = data
-            yield b"".join(b"data: " + line + b"\n" for line in data.split(b"\n")) + b"\n"
-            if data == _DONE:
+        async for batch in upstream.event_batches():
+            out: list[bytes] = []
+            for data in batch:
+                last = data
+                out.append(b"".join(b"data: " + line + b"\n" for line in data.split(b"\n")) + b"\n")
+                if data == _DONE:
+                    break
+            yield b"".join(out)  # one write per upstream read (see UpstreamStream.event_batches)
+            if last == _DONE:
                 break
     except UpstreamUnavailable as exc:
         message = f"{exc}."

@@ -217,7 +217,6 @@ def test_read_timeout_raises_upstream_unavailable() -> None:
 def test_pool_is_sized_from_num_concurrent_requests() -> None:
     client = AzureChatClient(make_settings("https://x.example", num_concurrent_requests=3))
     try:
-        pool = client._client._transport._pool  # type: ignore[attr-defined]
-        assert pool._max_connections == 3
+        assert client._transport.limits.max_connections == 3  # type: ignore[attr-defined]
     finally:
         asyncio.run(client.aclose())

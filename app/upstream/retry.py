@@ -146,6 +146,29 @@ async def attempt(
         except TimeoutError:
             raise DeadlineExceeded from None
 
+    # Fast path: the first attempt runs outside tenacity and most calls end there. Tenacity's per-call
+    # machinery (retry state, futures, statistics) cost about a fifth of the gateway's CPU per request.
+    # A retryable first outcome is replayed as tenacity's first attempt, so waits, stops, logging and
+    # attempt numbers are exactly what tenacity alone would have done.
+    first: httpx.Response | BaseException
+    try:
+        first = await one()
+    except RETRY_EXCEPTIONS as exc:
+        first = exc
+    else:
+        if first.status_code not in RETRY_STATUSES:
+            return first
+    replayed = False
+
+    async def replay_first_then_call() -> httpx.Response:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            if isinstance(first, BaseException):
+                raise first
+            return first
+        return await one()
+
     retrying = tenacity.AsyncRetrying(
         stop=tenacity.stop_after_attempt(policy.max_retries + 1) | _Stop(past_deadline),
         wait=wait,
@@ -154,7 +177,7 @@ async def attempt(
         # Out of retries: hand back the last response, or raise the last exception, unwrapped.
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
     )
-    return await retrying(one)  # type: ignore[no-any-return]
+    return await retrying(replay_first_then_call)  # type: ignore[no-any-return]
 
 
 class _Stop(stop_base):
