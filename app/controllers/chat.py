@@ -23,7 +23,7 @@ _CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
 
 class ChatCompletionsController(Controller):
     path = "/v1/chat/completions"
-    tags = ["Chat"]  # noqa: RUF012 - Litestar declares it a plain attribute
+    tags = ["Chat"]
 
     @post(
         operation_id="createChatCompletion",

@@ -24,7 +24,7 @@ _CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
 
 class ResponsesController(Controller):
     path = "/v1/responses"
-    tags = ["Responses"]  # noqa: RUF012 - Litestar declares it a plain attribute
+    tags = ["Responses"]
 
     @post(
         operation_id="createResponse",

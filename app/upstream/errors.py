@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from app.errors import GatewayError
-from app.upstream.client import UpstreamResponse, UpstreamUnavailable
+from app.upstream.client import UpstreamResponse, UpstreamStream, UpstreamUnavailable
 
 # Azure's headers worth passing on with a 429 so clients can pace themselves.
 _RATE_HEADERS = ("retry-after", "retry-after-ms", "x-ms-retry-after-ms")
@@ -33,7 +33,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def from_upstream_status(reply: UpstreamResponse, *, deployment: str, endpoint: str) -> GatewayError:
+def from_upstream_status(reply: UpstreamResponse | UpstreamStream, *, deployment: str, endpoint: str) -> GatewayError:
     """The GatewayError for a non-2xx reply from Azure."""
     error = _azure_error(reply.body)
     message = _text(error.get("message")) or f"Azure OpenAI answered HTTP {reply.status}."
