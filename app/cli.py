@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from app.config import DEFAULT_API_VERSION_EXAMPLE, Settings, SettingsError, load_settings
+from app.config import DEFAULT_API_VERSION_EXAMPLE, Settings, SettingsError, load_settings, read_env_yaml
+from app.server import DrainingServer
 
 EMULATOR_DEFAULT_PORT = 8001
 EMULATOR_DEFAULT_DEPLOYMENT = "gpt-4o-mini"
@@ -62,12 +63,23 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"Azure api-version query parameter, e.g. {DEFAULT_API_VERSION_EXAMPLE} "
         '(beats GATEWAY_API_VERSION and default_query."api-version")',
     )
+    _add_env_yaml(serve)
     serve.add_argument(
         "--emulator",
         action="store_true",
         help="start the built-in Azure emulator on a free loopback port and send all traffic there "
         "(no Azure account needed; replies are canned, not real model output)",
     )
+
+    check = commands.add_parser(
+        "check",
+        help="validate the settings and make one real call to Azure",
+        description="Validate the settings, send Azure one small Chat Completions request and report what "
+        "happened: endpoint, deployment, api-version, auth mode and Azure's answer (or why it failed). Exits 0 "
+        "when Azure answered, 1 when the call failed, 2 when the settings are invalid.",
+    )
+    check.add_argument("--api-version", metavar="V", help="Azure api-version (as for serve)")
+    _add_env_yaml(check)
 
     emulator = commands.add_parser(
         "emulator",
@@ -87,11 +99,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_env_yaml(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env-yaml",
+        metavar="PATH",
+        help="read NeMo Gym's env.yaml (policy_base_url, policy_api_key, policy_model_name) as the lowest-priority "
+        "settings layer, below settings.toml",
+    )
+
+
+def _env_yaml_defaults(args: argparse.Namespace) -> dict[str, Any]:
+    return read_env_yaml(args.env_yaml) if getattr(args, "env_yaml", None) else {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "emulator":
             return _run_emulator(args)
+        if args.command == "check":
+            from app.check import run_check
+
+            settings = load_settings({"api_version": args.api_version}, defaults=_env_yaml_defaults(args))
+            return run_check(settings)
         return _serve(args)
     except SettingsError as exc:
         # The message already says what to set and where; a traceback would only bury it.
@@ -104,8 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"host": args.host, "port": args.port, "api_version": args.api_version}
+    from_env_yaml = _env_yaml_defaults(args)
     if not args.emulator:
-        settings = load_settings(overrides)
+        settings = load_settings(overrides, defaults=from_env_yaml)
         gateway_url = _url(settings.host, settings.port)
         _banner(f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}")
         return _run(_serve_gateway(settings))
@@ -120,12 +151,13 @@ def _serve(args: argparse.Namespace) -> int:
     emulator_url = _url(LOOPBACK, sock.getsockname()[1])
     config = EmulatorConfig()
     settings = load_settings(
-        {**overrides, "openai_base_url": emulator_url, "openai_api_key": config.api_key},
+        {**overrides, "openai_base_url": emulator_url, "openai_api_key": config.api_key, "auth": "api_key"},
         # Below the files and the environment: a configured deployment/api-version is still used, so the
         # emulator can stand in for a real Azure setup without editing it.
         defaults={
             "openai_model": EMULATOR_DEFAULT_DEPLOYMENT,
             "default_query": {"api-version": DEFAULT_API_VERSION_EXAMPLE},
+            **from_env_yaml,
         },
     )
     config = EmulatorConfig(api_key=config.api_key, deployments=(settings.openai_model,))
@@ -173,7 +205,12 @@ async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket]
                 raise RuntimeError("the Azure emulator exited during startup")
             await asyncio.sleep(0.01)
 
-    gateway = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.host, port=settings.port))
+    app = create_app(settings)
+    gateway = DrainingServer(
+        uvicorn.Config(app, host=settings.host, port=settings.port),
+        health=app.state["health"],
+        delay=settings.shutdown_delay,
+    )
     try:
         await gateway.serve()
     finally:

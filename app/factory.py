@@ -15,26 +15,47 @@ from app.controllers.docs import DocsController, docs_static
 from app.controllers.responses import ResponsesController
 from app.errors import EXCEPTION_HANDLERS
 from app.gateway import Gateway
+from app.health import Health, HealthController
+from app.upstream.auth import TokenCredential
 from app.upstream.client import AzureChatClient
 
 
-def create_app(settings: Settings) -> Litestar:
-    """Build the gateway for `settings`; the Azure client lives as long as the app."""
-    gateway = Gateway(settings, AzureChatClient(settings))
+def create_app(settings: Settings, *, credential: TokenCredential | None = None) -> Litestar:
+    """Build the gateway for `settings`; the Azure client lives as long as the app.
+
+    ``credential`` replaces azure-identity's with ``auth = "entra_id"`` (tests pass a fake one).
+    """
+    client = AzureChatClient(settings, credential=credential)
+    gateway = Gateway(settings, client)
+    health = Health(settings, client)
 
     def provide_gateway() -> Gateway:
         return gateway
 
+    def provide_health() -> Health:
+        return health
+
     return Litestar(
-        route_handlers=[ResponsesController, ChatCompletionsController, DocsController, docs_static],
-        dependencies={"gateway": Provide(provide_gateway, use_cache=True, sync_to_thread=False)},
+        route_handlers=[
+            ResponsesController,
+            ChatCompletionsController,
+            HealthController,
+            DocsController,
+            docs_static,
+        ],
+        dependencies={
+            "gateway": Provide(provide_gateway, use_cache=True, sync_to_thread=False),
+            "health": Provide(provide_health, use_cache=True, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        on_shutdown=[gateway.aclose],
+        on_startup=[health.started],
+        # Not ready from the first moment of shutdown, then the pool is closed.
+        on_shutdown=[health.stopping, gateway.aclose],
         # Litestar derives a schema from the handlers; tests compare it with openapi.yaml. Users get the
         # hand-written file (DocsController); the derived one is kept, as JSON only and with no CDN-loaded
         # pages, at /_litestar/openapi.json for debugging the two against each other.
         openapi_config=OpenAPIConfig(
             title="azure-openai-gateway", version=__version__, path="/_litestar", render_plugins=[JsonRenderPlugin()]
         ),
-        state=State({"gateway": gateway}),
+        state=State({"gateway": gateway, "health": health}),
     )

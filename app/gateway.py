@@ -43,7 +43,10 @@ class Gateway:
             raise from_unavailable(exc) from None
         if reply.status >= 300:
             raise from_upstream_status(
-                reply, deployment=self.settings.openai_model, endpoint=self.settings.openai_base_url
+                reply,
+                deployment=self.settings.openai_model,
+                endpoint=self.settings.openai_base_url,
+                auth=self.settings.auth,
             )
         return reply.body
 
@@ -61,7 +64,10 @@ class Gateway:
                 if upstream.status >= 300:
                     settings = self.settings
                     raise from_upstream_status(
-                        upstream, deployment=settings.openai_model, endpoint=settings.openai_base_url
+                        upstream,
+                        deployment=settings.openai_model,
+                        endpoint=settings.openai_base_url,
+                        auth=settings.auth,
                     )
                 opened = True
                 yield upstream

@@ -47,6 +47,7 @@ class EmulatorState:
         self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
         self._script: deque[Action] = deque()
         self._gates: dict[str, asyncio.Event] = {}
+        self._tokens: dict[str, float] = {}
 
     # Requests ---------------------------------------------------------------------------------------
 
@@ -96,6 +97,18 @@ class EmulatorState:
             self._requests.clear()
             self._script.clear()
             self._gates.clear()
+
+    # Entra ID tokens --------------------------------------------------------------------------------
+
+    def accept_token(self, token: str, expires_on: float) -> None:
+        """Accept ``Authorization: Bearer <token>`` until ``expires_on`` (epoch seconds), like Entra would."""
+        with self._lock:
+            self._tokens[token] = expires_on
+
+    def token_expires_on(self, token: str) -> float | None:
+        """When an accepted token expires, or None for a token this emulator never issued."""
+        with self._lock:
+            return self._tokens.get(token)
 
     # Gates ------------------------------------------------------------------------------------------
 

@@ -16,8 +16,10 @@ from types import TracebackType
 from urllib.parse import quote
 
 import httpx
+import msgspec
 
 from app.config import Settings
+from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
 
 __all__ = [
     "AzureChatClient",
@@ -26,6 +28,8 @@ __all__ = [
     "UpstreamStream",
     "UpstreamUnavailable",
     "chat_completions_url",
+    "upstream_url",
+    "v1_chat_completions_url",
 ]
 
 
@@ -98,6 +102,9 @@ class UpstreamStream:
             yield b"\n".join(data)
 
 
+_JSON = msgspec.json.Encoder()
+
+
 def _unavailable(exc: Exception, host: str, when: str = "") -> UpstreamUnavailable:
     """``when`` (e.g. "mid-stream") says at which point the failure happened, if not while connecting."""
     if isinstance(exc, httpx.TimeoutException):
@@ -130,6 +137,26 @@ def chat_completions_url(base_url: str, deployment: str, query: Mapping[str, str
     return base.copy_with(raw_path=base.raw_path + path.encode("ascii")).copy_merge_params(dict(query))
 
 
+def v1_chat_completions_url(base_url: str, query: Mapping[str, str]) -> httpx.URL:
+    """Azure's v1 surface: ``{endpoint}/openai/v1/chat/completions``; the deployment goes in the body's ``model``.
+
+    As with ``OpenAI(base_url=f"{endpoint}/openai/v1/")``. An endpoint that already ends in ``/openai`` or
+    ``/openai/v1`` is not extended twice (people paste either from the portal). ``api-version`` is optional on
+    this surface; every ``default_query`` entry that is set is sent.
+    """
+    base = base_url.rstrip("/")
+    if not base.endswith("/openai/v1"):
+        base = base + "/v1" if base.endswith("/openai") else base + "/openai/v1"
+    return httpx.URL(base + "/chat/completions").copy_merge_params(dict(query))
+
+
+def upstream_url(settings: Settings) -> httpx.URL:
+    """The Chat Completions URL for ``settings.api_surface``."""
+    if settings.api_surface == "v1":
+        return v1_chat_completions_url(settings.openai_base_url, settings.default_query)
+    return chat_completions_url(settings.openai_base_url, settings.openai_model, settings.default_query)
+
+
 class AzureChatClient:
     """One per app: owns the connection pool and the concurrency limit for every upstream call.
 
@@ -138,18 +165,26 @@ class AzureChatClient:
     ``stream_chat`` holds the slot until the stream is drained) and ``_send`` (retries with backoff).
     """
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        credential: TokenCredential | None = None,
+    ) -> None:
         n = settings.num_concurrent_requests
-        self.url = chat_completions_url(
-            settings.openai_base_url, settings.openai_model, settings.default_query
-        )
+        self.url = upstream_url(settings)
+        self._deployment = settings.openai_model
         self._semaphore = asyncio.Semaphore(n)
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        self.token: EntraToken | None = None
+        """With ``auth = "entra_id"``: the bearer token cache; every call asks it for a fresh-enough token."""
+        if settings.auth == "entra_id":
+            self.token = EntraToken(credential or make_credential(settings), settings.entra_scope)
+        elif settings.openai_api_key is not None:
+            headers["api-key"] = settings.openai_api_key.get_secret_value()
         self._client = httpx.AsyncClient(
-            headers={
-                "api-key": settings.openai_api_key.get_secret_value(),
-                "content-type": "application/json",
-                "accept": "application/json",
-            },
+            headers=headers,
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
                 read=settings.read_timeout,
@@ -174,9 +209,18 @@ class AzureChatClient:
         async with self._semaphore:
             yield
 
+    async def _auth_headers(self) -> dict[str, str] | None:
+        """Per-call credentials: an Entra bearer token (the api-key is a fixed client header instead)."""
+        if self.token is None:
+            return None
+        try:
+            return await self.token.headers()
+        except TokenUnavailable as exc:
+            raise UpstreamUnavailable(f"Azure OpenAI at {self._host}: {exc}") from None
+
     async def _send(self, body: bytes) -> httpx.Response:
         """One attempt, body fully read. The place to add retries (inside the slot, or the pool starves)."""
-        return await self._client.post(self.url, content=body)
+        return await self._client.post(self.url, content=body, headers=await self._auth_headers())
 
     async def post_chat(self, body: bytes) -> UpstreamResponse:
         """POST a Chat Completions request body (JSON bytes) and return Azure's reply untouched.
@@ -201,7 +245,10 @@ class AzureChatClient:
         """
         async with self._slot():
             request = self._client.build_request(
-                "POST", self.url, content=body, headers={"accept": "text/event-stream"}
+                "POST",
+                self.url,
+                content=body,
+                headers={"accept": "text/event-stream", **(await self._auth_headers() or {})},
             )
             try:
                 response = await self._client.send(request, stream=True)
@@ -218,6 +265,35 @@ class AzureChatClient:
             finally:
                 await response.aclose()
 
+    async def probe(self) -> tuple[bool, str]:
+        """Is Azure reachable, are the credentials good, does the deployment exist? For ``/readyz``.
+
+        Sends a Chat request with no messages: Azure checks the key (or token), the deployment and the
+        api-version, then rejects the body with a 400 before any model runs - so the probe costs no tokens.
+        No concurrency slot (a full gateway is still ready) and no retries; one connect timeout at most.
+        Returns (ok, a short reason); 400 and 429 (throttled, but there) count as reachable.
+        """
+        body = b'{"messages":[],"model":' + _JSON.encode(self._deployment) + b"}"
+        try:
+            response = await self._client.post(
+                self.url,
+                content=body,
+                headers=await self._auth_headers(),
+                timeout=self._client.timeout.connect,
+            )
+        except UpstreamUnavailable as exc:
+            return False, str(exc)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            return False, str(_unavailable(exc, self._host))
+        status = response.status_code
+        if status in (200, 400, 422, 429):
+            return True, f"HTTP {status} from {self._host}"
+        if status in (401, 403):
+            return False, f"HTTP {status} from {self._host}: the credentials were rejected"
+        if status == 404:
+            return False, f"HTTP 404 from {self._host}: no such deployment or endpoint path"
+        return False, f"HTTP {status} from {self._host}"
+
     @property
     def free_slots(self) -> int:
         """How many of the ``num_concurrent_requests`` slots are free right now (for health and tests)."""
@@ -225,6 +301,8 @@ class AzureChatClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self.token is not None:
+            await self.token.aclose()
 
     async def __aenter__(self) -> AzureChatClient:
         return self

@@ -33,17 +33,23 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def from_upstream_status(reply: UpstreamResponse | UpstreamStream, *, deployment: str, endpoint: str) -> GatewayError:
+def from_upstream_status(
+    reply: UpstreamResponse | UpstreamStream, *, deployment: str, endpoint: str, auth: str = "api_key"
+) -> GatewayError:
     """The GatewayError for a non-2xx reply from Azure."""
     error = _azure_error(reply.body)
     message = _text(error.get("message")) or f"Azure OpenAI answered HTTP {reply.status}."
     code = _text(error.get("code"))
     status = reply.status
     if status == 401 or status == 403:
+        fix = (
+            "Check that the gateway's Entra ID identity has the 'Cognitive Services OpenAI User' role on"
+            if auth == "entra_id"
+            else "Check the gateway's openai_api_key (GATEWAY_OPENAI_API_KEY) for"
+        )
         return GatewayError(
             502,
-            "Azure OpenAI rejected the gateway's credentials (HTTP "
-            f"{status}). Check the gateway's openai_api_key (GATEWAY_OPENAI_API_KEY) for {endpoint}.",
+            f"Azure OpenAI rejected the gateway's credentials (HTTP {status}). {fix} {endpoint}.",
             code="upstream_auth_failed",
         )
     if status == 404:
