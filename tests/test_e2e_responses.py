@@ -477,12 +477,6 @@ def test_untranslatable_part_is_400_not_500(http: httpx.Client, item: dict[str, 
     assert error["param"] == param
 
 
-def test_stream_refused(http: httpx.Client) -> None:
-    reply = http.post("/v1/responses", json={"input": "hi", "stream": True})
-    assert reply.status_code == 400
-    assert _error(reply, 400)["param"] == "stream"
-
-
 @pytest.mark.parametrize("path", ["/v1/nope", "/v1/responses/resp_123/cancel", "/"])
 def test_unknown_route(http: httpx.Client, path: str) -> None:
     error = _error(http.post(path, json={}), 404)

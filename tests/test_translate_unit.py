@@ -489,7 +489,6 @@ def test_json_schema_format() -> None:
     [
         ({"input": "hi", "previous_response_id": "resp_1"}, "previous_response_id"),
         ({"input": "hi", "truncation": "auto"}, "truncation"),
-        ({"input": "hi", "stream": True}, "stream"),
     ],
 )
 def test_unsupported_parameters(body: dict[str, Any], param: str) -> None:

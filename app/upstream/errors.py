@@ -59,7 +59,10 @@ def from_upstream_status(
                 "(GATEWAY_OPENAI_MODEL) to a deployment name from the Azure portal, not a model name."
             )
         else:
-            text = f"Azure OpenAI answered 404 at {endpoint}: {message} Check openai_base_url and the api-version."
+            text = (
+                f"Azure OpenAI answered 404 at {endpoint}: {message} "
+                "Check openai_base_url and the api-version."
+            )
         return GatewayError(502, text, code="upstream_not_found")
     if status == 429:
         headers = {name: reply.headers[name] for name in _RATE_HEADERS if name in reply.headers}
@@ -73,8 +76,8 @@ def from_upstream_status(
     if 400 <= status < 500:
         param = _text(error.get("param"))
         inner = error.get("innererror") or error.get("inner_error")
-        filtered = isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"
-        if code == "content_filter" or filtered:
+        policy = isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"
+        if code == "content_filter" or policy:
             return GatewayError(400, message, param=param, code="content_filter")
         return GatewayError(400 if status != 413 else 413, message, param=param, code=code)
     return GatewayError(502, f"Azure OpenAI failed with HTTP {status}: {message}", code="upstream_error")
@@ -87,4 +90,5 @@ def from_unavailable(exc: UpstreamUnavailable) -> GatewayError:
 
 
 def malformed_reply(what: str) -> GatewayError:
-    return GatewayError(502, f"Azure OpenAI sent a reply the gateway could not read: {what}.", code="upstream_error")
+    message = f"Azure OpenAI sent a reply the gateway could not read: {what}."
+    return GatewayError(502, message, code="upstream_error")
