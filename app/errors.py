@@ -67,6 +67,9 @@ class GatewayError(Exception):
         return ErrorResponse(error=Error(message=self.message, type=self.type, param=self.param, code=self.code))
 
     def to_response(self) -> Response[bytes]:
+        from app import observe  # late: observe imports the generated models, as this module does
+
+        observe.note_error(self.code or self.type)
         return Response(
             content=_ENCODER.encode(self.envelope()),
             status_code=self.status,

@@ -7,6 +7,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import __version__
 from app.config import Settings
@@ -16,6 +17,8 @@ from app.controllers.responses import ResponsesController
 from app.errors import EXCEPTION_HANDLERS
 from app.gateway import Gateway
 from app.health import Health, HealthController
+from app.logs import logging_plugin
+from app.observe import LATENCY_BUCKETS, Observed
 from app.upstream.auth import TokenCredential
 from app.upstream.client import AzureChatClient
 
@@ -35,11 +38,12 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     def provide_health() -> Health:
         return health
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             ResponsesController,
             ChatCompletionsController,
             HealthController,
+            MetricsController,
             DocsController,
             docs_static,
         ],
@@ -58,4 +62,28 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
             title="azure-openai-gateway", version=__version__, path="/_litestar", render_plugins=[JsonRenderPlugin()]
         ),
         state=State({"gateway": gateway, "health": health}),
+        middleware=[PROMETHEUS.middleware],
+        plugins=[logging_plugin(settings)],
     )
+    # Outside Litestar's own stack (not `middleware=`), so every response - errors and 404s included - is
+    # observed and logged once.
+    app.asgi_handler = Observed(app.asgi_handler)
+    return app
+
+
+# Requests by route template and status, and their total latency (Litestar's Prometheus plugin). The
+# route template, never the raw path, is the label: no unbounded values.
+PROMETHEUS = PrometheusConfig(
+    app_name="azure-openai-gateway",
+    prefix="gateway",
+    group_path=True,
+    buckets=list(LATENCY_BUCKETS),
+    exclude=["^/metrics$"],
+)
+
+
+class MetricsController(PrometheusController):
+    """``GET /metrics``: Prometheus text format; with ``serve --workers N``, the sum over the workers."""
+
+    path = "/metrics"
+    include_in_schema = False

@@ -7,11 +7,13 @@ caller that needs it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import msgspec
 
+from app import observe
 from app.config import Settings
 from app.models import generated as m
 from app.translate import TranslationOptions, capabilities_for
@@ -37,8 +39,11 @@ class Gateway:
 
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
         """Send a Chat Completions request to Azure; return the 2xx body or raise a GatewayError."""
+        body = _ENCODER.encode(request)
+        observe.note_deployment(self.settings.openai_model)
         try:
-            reply = await self.client.post_chat(_ENCODER.encode(request))
+            with observe.upstream_time():
+                reply = await self.client.post_chat(body)
         except UpstreamUnavailable as exc:
             raise from_unavailable(exc) from None
         if reply.status >= 300:
@@ -59,8 +64,13 @@ class Gateway:
         reader's to report); the concurrency slot and the connection are held until the block exits.
         """
         opened = False
+        body = _ENCODER.encode(request)
+        observe.note_deployment(self.settings.openai_model)
+        started = time.perf_counter()
         try:
-            async with self.client.stream_chat(_ENCODER.encode(request)) as upstream:
+            async with self.client.stream_chat(body) as upstream:
+                # To Azure's status and headers: the stream's share of upstream time, as Server-Timing has it.
+                observe.add_upstream(time.perf_counter() - started)
                 if upstream.status >= 300:
                     settings = self.settings
                     raise from_upstream_status(
@@ -74,6 +84,7 @@ class Gateway:
         except UpstreamUnavailable as exc:
             if opened:
                 raise
+            observe.add_upstream(time.perf_counter() - started)
             raise from_unavailable(exc) from None
 
     async def aclose(self) -> None:

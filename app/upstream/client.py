@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from app import observe
 from app.config import Settings
 from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
 
@@ -103,6 +104,13 @@ class UpstreamStream:
 
 
 _JSON = msgspec.json.Encoder()
+# Azure's id for one call: what Microsoft support asks for; logged with our request id.
+APIM_REQUEST_ID = "apim-request-id"
+
+
+def _failure_outcome(exc: Exception) -> str:
+    """The attempts metric's outcome for a call that got no HTTP response."""
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_error"
 
 
 def _unavailable(exc: Exception, host: str, when: str = "") -> UpstreamUnavailable:
@@ -206,8 +214,17 @@ class AzureChatClient:
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
         """Hold one of the ``num_concurrent_requests`` upstream slots."""
-        async with self._semaphore:
+        if self._semaphore.locked():
+            with observe.slot_wait():
+                await self._semaphore.acquire()
+        else:
+            await self._semaphore.acquire()
+        observe.IN_FLIGHT.inc()
+        try:
             yield
+        finally:
+            observe.IN_FLIGHT.dec()
+            self._semaphore.release()
 
     async def _auth_headers(self) -> dict[str, str] | None:
         """Per-call credentials: an Entra bearer token (the api-key is a fixed client header instead)."""
@@ -220,7 +237,14 @@ class AzureChatClient:
 
     async def _send(self, body: bytes) -> httpx.Response:
         """One attempt, body fully read. The place to add retries (inside the slot, or the pool starves)."""
-        return await self._client.post(self.url, content=body, headers=await self._auth_headers())
+        headers = await self._auth_headers()
+        try:
+            response = await self._client.post(self.url, content=body, headers=headers)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            observe.note_attempt(_failure_outcome(exc))
+            raise
+        observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
+        return response
 
     async def post_chat(self, body: bytes) -> UpstreamResponse:
         """POST a Chat Completions request body (JSON bytes) and return Azure's reply untouched.
@@ -253,7 +277,9 @@ class AzureChatClient:
             try:
                 response = await self._client.send(request, stream=True)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
+                observe.note_attempt(_failure_outcome(exc))
                 raise _unavailable(exc, self._host) from None
+            observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
             try:
                 error_body = b""
                 if response.status_code >= 300:
