@@ -138,8 +138,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.emulator:
         settings = load_settings(overrides, defaults=from_env_yaml)
         gateway_url = _url(settings.host, settings.port)
-        _banner(f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}")
-        return _run(_serve_gateway(settings))
+        banner = f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}"
+        return _run(_serve_gateway(settings, banner=banner))
 
     from app.emulator import EmulatorConfig
 
@@ -161,12 +161,12 @@ def _serve(args: argparse.Namespace) -> int:
         },
     )
     config = EmulatorConfig(api_key=config.api_key, deployments=(settings.openai_model,))
-    _banner(
+    banner = (
         f"Azure EMULATOR on {emulator_url} (not real Azure) — gateway on "
         f"{_url(settings.host, settings.port)}/v1 (deployment {settings.openai_model!r}, "
         f"api-version {settings.api_version})"
     )
-    return _run(_serve_gateway(settings, emulator=(config, sock)))
+    return _run(_serve_gateway(settings, emulator=(config, sock), banner=banner))
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
@@ -183,11 +183,20 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return _run(server.serve())
 
 
-async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket] | None = None) -> None:
+async def _serve_gateway(
+    settings: Settings, emulator: tuple[Any, socket.socket] | None = None, banner: str = ""
+) -> None:
     """Run the gateway; with ``emulator``, run that first on the same event loop and stop it last."""
+    import logging
+
     import uvicorn
 
     from app.factory import create_app
+
+    # First: the app configures logging (JSON or console), so even the banner is a log line like the rest.
+    app = create_app(settings)
+    if banner:
+        logging.getLogger("app.cli").info(banner)
 
     emulator_server: uvicorn.Server | None = None
     emulator_task: asyncio.Task[None] | None = None
@@ -205,9 +214,10 @@ async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket]
                 raise RuntimeError("the Azure emulator exited during startup")
             await asyncio.sleep(0.01)
 
-    app = create_app(settings)
     gateway = DrainingServer(
-        uvicorn.Config(app, host=settings.host, port=settings.port),
+        # log_config=None: uvicorn's own lines go through the gateway's logging; its access log is replaced
+        # by the gateway's one line per request.
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False),
         health=app.state["health"],
         delay=settings.shutdown_delay,
     )

@@ -122,6 +122,8 @@ def create_emulator_app(
         exception_handlers={NotFoundException: _not_found, HTTPException: _http_error, Exception: _crash},
         state=State({_STATE_KEY: state, _CONFIG_KEY: config}),
         openapi_config=None,
+        # Logging belongs to whoever runs the emulator (the gateway in `serve --emulator` configures it).
+        logging_config=None,
     )
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from app.config import Settings, SettingsError
+from app.logs import register_secret
 
 __all__ = ["EntraToken", "TokenCredential", "TokenUnavailable", "make_credential"]
 
@@ -83,6 +84,7 @@ class EntraToken:
             now = self._clock()
             if expires_on - EXPIRY_SKEW <= now:
                 raise TokenUnavailable(f"the Entra ID credential returned an expired token for {self.scope}")
+            register_secret(token, short_lived=True)  # never in a log line, whatever logs it
             self._token, self._expires_on = token, expires_on
             lifetime = expires_on - now
             self._refresh_at = expires_on - min(REFRESH_MARGIN, lifetime / 2)
