@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check app tests scripts
+	$(PY) -m ruff check app tests scripts bench
 	$(PY) -m mypy
 
 models: $(STAMP)

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from app.config import DEFAULT_API_VERSION_EXAMPLE, Settings, SettingsError, load_settings, read_env_yaml
+from app.config import (
+    DEFAULT_API_VERSION_EXAMPLE,
+    Settings,
+    SettingsError,
+    check_exposure,
+    load_settings,
+    read_env_yaml,
+)
 from app.server import DrainingServer
 
 EMULATOR_DEFAULT_PORT = 8001
@@ -137,6 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
     from_env_yaml = _env_yaml_defaults(args)
     if not args.emulator:
         settings = load_settings(overrides, defaults=from_env_yaml)
+        check_exposure(settings)
         gateway_url = _url(settings.host, settings.port)
         banner = f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}"
         return _run(_serve_gateway(settings, banner=banner))
@@ -160,6 +169,7 @@ def _serve(args: argparse.Namespace) -> int:
             **from_env_yaml,
         },
     )
+    check_exposure(settings)
     config = EmulatorConfig(api_key=config.api_key, deployments=(settings.openai_model,))
     banner = (
         f"Azure EMULATOR on {emulator_url} (not real Azure) — gateway on "
@@ -205,7 +215,14 @@ async def _serve_gateway(
 
         config, sock = emulator
         emulator_server = uvicorn.Server(
-            uvicorn.Config(create_emulator_app(config), log_level="warning", lifespan="on", access_log=False)
+            uvicorn.Config(
+                create_emulator_app(config),
+                log_level="warning",
+                lifespan="on",
+                access_log=False,
+                # Stopped after the gateway has drained; a scripted long delay must not hold up the exit.
+                timeout_graceful_shutdown=1,
+            )
         )
         emulator_task = asyncio.create_task(emulator_server.serve(sockets=[sock]))
         while not emulator_server.started:
@@ -217,7 +234,16 @@ async def _serve_gateway(
     gateway = DrainingServer(
         # log_config=None: uvicorn's own lines go through the gateway's logging; its access log is replaced
         # by the gateway's one line per request.
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False),
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            # After shutdown_delay (see DrainingServer): uvicorn stops accepting, waits this long for in-flight
+            # requests and streams, then runs the lifespan shutdown, which closes the Azure connection pool.
+            timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
+        ),
         health=app.state["health"],
         delay=settings.shutdown_delay,
     )

@@ -16,6 +16,7 @@ the key must never appear there.
 from __future__ import annotations
 
 import datetime as _dt
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ __all__ = [
     "Secret",
     "Settings",
     "SettingsError",
+    "check_exposure",
     "load_settings",
 ]
 
@@ -102,6 +104,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Whether ``<think>…</think>`` in Azure's answer becomes a reasoning item (off: text is never altered)."""
     token_limit_parameter: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
     """Which Chat parameter carries ``max_output_tokens``; ``auto`` decides by api-version, never by name."""
+    # Reliability (issue 6): retries, deadlines, queueing, draining and inbound auth.
+    max_retries: Annotated[int, msgspec.Meta(ge=0)] = 3
+    max_retry_wait: Annotated[float, msgspec.Meta(ge=0)] = 60.0
+    request_timeout: Annotated[float, msgspec.Meta(gt=0)] = 900.0
+    max_queue: Annotated[int, msgspec.Meta(ge=0)] = 256
+    max_queue_wait: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 32 * 1024 * 1024
+    stream_idle_timeout: Annotated[float, msgspec.Meta(gt=0)] = 120.0
+    drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    gateway_api_keys: tuple[Secret, ...] = ()
+    """Keys clients must present on /v1/* (``Authorization: Bearer`` or ``api-key``); empty = no auth."""
+    allow_unauthenticated: bool = False
     # Operability (issue 8): Azure's URL surface and auth, probes, logs.
     api_surface: Literal["deployments", "v1"] = "deployments"
     """``deployments``: {endpoint}/openai/deployments/{d}/chat/completions; ``v1``: {endpoint}/openai/v1/..."""
@@ -125,7 +139,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every credential in these settings, as text (for scrubbing logs); empty values left out."""
-        found = [self.openai_api_key, self.client_secret, *getattr(self, "gateway_api_keys", ())]
+        found = [self.openai_api_key, self.client_secret, *self.gateway_api_keys]
         return tuple(s.get_secret_value() for s in found if isinstance(s, Secret) and s.get_secret_value())
 
 
@@ -174,6 +188,27 @@ _FIELDS: Final[dict[str, _Field]] = {
     "token_limit_parameter": _Field(
         "token_limit_parameter", "GATEWAY_TOKEN_LIMIT_PARAMETER", 'max_completion_tokens',
         expected='"auto", "max_completion_tokens" or "max_tokens"',
+    ),
+    "max_retries": _Field("max_retries", "GATEWAY_MAX_RETRIES", "3", expected="an integer >= 0"),
+    "max_retry_wait": _Field("max_retry_wait", "GATEWAY_MAX_RETRY_WAIT", "60.0", expected="a number of seconds >= 0"),
+    "request_timeout": _Field(
+        "request_timeout", "GATEWAY_REQUEST_TIMEOUT", "900.0", expected="a number of seconds > 0"
+    ),
+    "max_queue": _Field("max_queue", "GATEWAY_MAX_QUEUE", "256", expected="an integer >= 0"),
+    "max_queue_wait": _Field("max_queue_wait", "GATEWAY_MAX_QUEUE_WAIT", "60.0", expected="a number of seconds > 0"),
+    "max_body_bytes": _Field(
+        "max_body_bytes", "GATEWAY_MAX_BODY_BYTES", "33554432", expected="an integer number of bytes >= 1024"
+    ),
+    "stream_idle_timeout": _Field(
+        "stream_idle_timeout", "GATEWAY_STREAM_IDLE_TIMEOUT", "120.0", expected="a number of seconds > 0"
+    ),
+    "drain_timeout": _Field("drain_timeout", "GATEWAY_DRAIN_TIMEOUT", "30.0", expected="a number of seconds >= 0"),
+    "gateway_api_keys": _Field(
+        "gateway_api_keys", "GATEWAY_GATEWAY_API_KEYS", '["key-one", "key-two"] (env: key-one,key-two)',
+        expected="a list of non-empty strings",
+    ),
+    "allow_unauthenticated": _Field(
+        "allow_unauthenticated", "GATEWAY_ALLOW_UNAUTHENTICATED", "true", expected="true or false"
     ),
     "api_surface": _Field("api_surface", "GATEWAY_API_SURFACE", "v1", expected='"deployments" or "v1"'),
     "auth": _Field("auth", "GATEWAY_AUTH", "entra_id", expected='"api_key" or "entra_id"'),
@@ -369,6 +404,9 @@ def load_settings(
         if value is None or (isinstance(value, str) and not value.strip()):
             raise _missing(name)
 
+    if "gateway_api_keys" in data:
+        data["gateway_api_keys"] = _normalise_keys(data["gateway_api_keys"])
+
     fields = set(Settings.__struct_fields__)
     candidate = {k: v for k, v in data.items() if k in fields}
     try:
@@ -440,6 +478,44 @@ def read_env_yaml(path: str | Path) -> dict[str, Any]:
             raise SettingsError(f"{key} in env.yaml {where} must be a string")
         found[setting] = str(value)
     return found
+def _normalise_keys(raw: Any) -> list[Any]:
+    """``gateway_api_keys`` from a TOML list, or from the environment as ``a,b`` (or a TOML list)."""
+    env = os.environ.get("GATEWAY_GATEWAY_API_KEYS")
+    if env is not None and not env.lstrip().startswith("["):
+        raw = env  # raw text: Dynaconf would turn a numeric key into an int
+    if raw is None:
+        return []
+    if isinstance(raw, str | Secret):
+        text = raw.get_secret_value() if isinstance(raw, Secret) else raw
+        raw = text.split(",")
+    if not isinstance(raw, list | tuple) or not all(isinstance(k, str | Secret) for k in raw):
+        raise _invalid("gateway_api_keys", raw)
+    keys = [k if isinstance(k, Secret) else k.strip() for k in raw]
+    return [k for k in keys if k]
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve a non-loopback interface without inbound keys, unless explicitly allowed.
+
+    Anyone who can reach the port spends the Azure key's quota; on loopback that is only this machine.
+    """
+    if settings.gateway_api_keys or settings.allow_unauthenticated or _is_loopback(settings.host):
+        return
+    raise SettingsError(
+        f"refusing to listen on {settings.host} without client authentication: anyone who can reach the port "
+        "could use the gateway's Azure key. Set gateway_api_keys in .secrets.toml or GATEWAY_GATEWAY_API_KEYS "
+        "(for example key-one,key-two), or set allow_unauthenticated = true (GATEWAY_ALLOW_UNAUTHENTICATED=true) "
+        "if something in front of the gateway already authenticates clients"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _dec_hook(type_: type, obj: Any) -> Any:

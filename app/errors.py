@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from app.context import current
 from app.models.generated import Error, ErrorResponse
 
 log = logging.getLogger("app.errors")
@@ -54,6 +56,7 @@ class GatewayError(Exception):
         code: str | None = None,
         type: str | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -62,6 +65,8 @@ class GatewayError(Exception):
         self.code = code
         self.type = type or error_type_for(status)
         self.headers = dict(headers or {})
+        # More members of the error object, e.g. Azure's content-filter results (`innererror`).
+        self.extra = dict(extra or {})
 
     def envelope(self) -> ErrorResponse:
         return ErrorResponse(error=Error(message=self.message, type=self.type, param=self.param, code=self.code))
@@ -70,8 +75,11 @@ class GatewayError(Exception):
         from app import observe  # late: observe imports the generated models, as this module does
 
         observe.note_error(self.code or self.type)
+        payload: Any = self.envelope()
+        if self.extra:
+            payload = {"error": {**msgspec.to_builtins(payload.error), **self.extra}}
         return Response(
-            content=_ENCODER.encode(self.envelope()),
+            content=_ENCODER.encode(payload),
             status_code=self.status,
             media_type="application/json",
             headers=self.headers,
@@ -118,7 +126,22 @@ def from_validation_error(exc: msgspec.ValidationError) -> GatewayError:
     return invalid_request(f"Invalid value for '{path or 'body'}': {what}.", param=path or None, code="invalid_value")
 
 
+def _log_error(exc: GatewayError) -> None:
+    # 5xx are the gateway's or Azure's problem: worth a warning. 4xx are the client's: info. The request id
+    # and Azure's apim-request-id are on the access log line of the same request.
+    ctx = current()
+    log.log(
+        logging.WARNING if exc.status >= 500 else logging.INFO,
+        "request_id=%s -> %d %s: %s",
+        ctx.request_id if ctx else "-",
+        exc.status,
+        exc.code or exc.type,
+        exc.message,
+    )
+
+
 def handle_gateway_error(_: Request, exc: GatewayError) -> Response[bytes]:
+    _log_error(exc)
     return exc.to_response()
 
 
@@ -135,9 +158,23 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[byte
         message = f"Method {request.method} is not allowed on {request.url.path}."
     elif status == 413:
         message = "The request body is too large."
+    elif status == 400 and request.headers.get("content-length", "0") == "0" and request.method == "POST":
+        # Litestar's "Validation failed for POST /v1/..." for a missing body says nothing useful.
+        error = invalid_request("The request body is empty: send a JSON object.", code="invalid_json")
+        _log_error(error)
+        return error.to_response()
     else:
         message = exc.detail or "Invalid request."
-    return GatewayError(status, message, headers=exc.headers or None).to_response()
+    error = GatewayError(status, message, headers=exc.headers or None)
+    _log_error(error)
+    return error.to_response()
+
+
+def handle_recursion_error(_: Request, exc: RecursionError) -> Response[bytes]:
+    """A body nested deeper than the decoder (or translator) can recurse: the client's input, not our bug."""
+    error = invalid_request("The request body is nested too deeply.", code="invalid_json")
+    _log_error(error)
+    return error.to_response()
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response[bytes]:
@@ -150,5 +187,6 @@ EXCEPTION_HANDLERS = {
     GatewayError: handle_gateway_error,
     msgspec.ValidationError: handle_validation_error,
     HTTPException: handle_http_exception,
+    RecursionError: handle_recursion_error,
     Exception: handle_unexpected,
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -10,7 +9,9 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import __version__
+from app.auth import api_key_guard
 from app.config import Settings
+from app.context import RequestIdApp
 from app.controllers.chat import ChatCompletionsController
 from app.controllers.docs import DocsController, docs_static
 from app.controllers.responses import ResponsesController
@@ -23,7 +24,7 @@ from app.upstream.auth import TokenCredential
 from app.upstream.client import AzureChatClient
 
 
-def create_app(settings: Settings, *, credential: TokenCredential | None = None) -> Litestar:
+def create_app(settings: Settings, *, credential: TokenCredential | None = None) -> RequestIdApp:
     """Build the gateway for `settings`; the Azure client lives as long as the app.
 
     ``credential`` replaces azure-identity's with ``auth = "entra_id"`` (tests pass a fake one).
@@ -38,7 +39,8 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     def provide_health() -> Health:
         return health
 
-    app = Litestar(
+    guard = api_key_guard(settings)  # /v1/* only: probes, metrics and docs need no key
+    app = RequestIdApp(
         route_handlers=[
             ResponsesController,
             ChatCompletionsController,
@@ -62,6 +64,8 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
             title="azure-openai-gateway", version=__version__, path="/_litestar", render_plugins=[JsonRenderPlugin()]
         ),
         state=State({"gateway": gateway, "health": health}),
+        guards=[guard] if guard else [],
+        request_max_body_size=settings.max_body_bytes,
         middleware=[PROMETHEUS.middleware],
         plugins=[logging_plugin(settings)],
     )

@@ -7,6 +7,7 @@ caller that needs it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,10 +18,11 @@ from app import observe
 from app.config import Settings
 from app.models import generated as m
 from app.translate import TranslationOptions, capabilities_for
-from app.upstream.client import AzureChatClient, UpstreamStream, UpstreamUnavailable
-from app.upstream.errors import from_unavailable, from_upstream_status
+from app.upstream.client import AzureChatClient, GatewayBusy, UpstreamStream, UpstreamUnavailable
+from app.upstream.errors import from_busy, from_unavailable, from_upstream_status
 
 _ENCODER = msgspec.json.Encoder()
+log = logging.getLogger("app.gateway")
 
 
 class Gateway:
@@ -46,6 +48,8 @@ class Gateway:
                 reply = await self.client.post_chat(body)
         except UpstreamUnavailable as exc:
             raise from_unavailable(exc) from None
+        except GatewayBusy as exc:
+            raise from_busy(exc) from None
         if reply.status >= 300:
             raise from_upstream_status(
                 reply,
@@ -86,6 +90,10 @@ class Gateway:
                 raise
             observe.add_upstream(time.perf_counter() - started)
             raise from_unavailable(exc) from None
+        except GatewayBusy as exc:
+            observe.add_upstream(time.perf_counter() - started)
+            raise from_busy(exc) from None
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        log.info("closed the Azure connection pool")

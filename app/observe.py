@@ -40,6 +40,7 @@ from typing import Any, Final
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
+from app import context
 from app.models import generated as m
 
 __all__ = [
@@ -262,6 +263,7 @@ class Observed:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
+        ctx = context.current()  # RequestIdApp's: our x-request-id
         record = Record(
             method=scope.get("method", ""), path=path, route=route_of(path), started=time.perf_counter()
         )
@@ -281,7 +283,7 @@ class Observed:
         finally:
             _CURRENT.reset(token)
             if record.request_id is None:
-                record.request_id = _request_id(scope)
+                record.request_id = ctx.request_id if ctx is not None else _request_id(scope)
             _log(record)
 
 

@@ -25,6 +25,15 @@ def test_healthz_and_readyz_answer_without_auth(http: httpx.Client) -> None:
     assert ready.headers["cache-control"] == "no-store"
 
 
+def test_probes_need_no_inbound_key_while_v1_does(emulator: Emulator) -> None:
+    settings = gateway_settings(emulator.url, gateway_api_keys=(Secret("inbound-key-123"),))
+    with running(create_app(settings)) as url:
+        assert httpx.get(f"{url}/healthz").status_code == 200
+        assert httpx.get(f"{url}/readyz").status_code == 200
+        assert httpx.get(f"{url}/metrics").status_code == 200
+        assert httpx.post(f"{url}/v1/responses", json={"model": "m", "input": "x"}).status_code == 401
+
+
 def test_readyz_does_not_call_azure_by_default(http: httpx.Client, clean_emulator: Emulator) -> None:
     for _ in range(3):
         assert http.get("/readyz").status_code == 200

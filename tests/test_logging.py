@@ -73,7 +73,8 @@ def test_logs_are_json_with_one_line_per_request_and_no_secret(
 ) -> None:
     url, app = secret_emulator
     emulator_state(app).clear()
-    proc, base = serve(tmp_path, url)
+    # Inbound keys on: the client's key is a secret too.
+    proc, base = serve(tmp_path, url, GATEWAY_GATEWAY_API_KEYS=f"{CLIENT_KEY},{CLIENT_KEY}-second")
     auth = {"authorization": f"Bearer {CLIENT_KEY}", "x-request-id": "req-log-1"}
     try:
         ok = httpx.post(f"{base}/v1/responses", json={"model": "m", "input": "hello"}, headers=auth, timeout=10)
@@ -91,6 +92,13 @@ def test_logs_are_json_with_one_line_per_request_and_no_secret(
             headers={**auth, "x-request-id": "req-log-3"}, timeout=10,
         )
         assert bad.status_code == 400
+        # A wrong inbound key: refused, logged, never echoed.
+        wrong = httpx.post(
+            f"{base}/v1/responses", json={"model": "m", "input": "x"},
+            headers={"authorization": f"Bearer {CLIENT_KEY}-second-but-wrong", "x-request-id": "req-log-4"},
+            timeout=10,
+        )
+        assert wrong.status_code == 401
     finally:
         out, err = stop(proc)
 
@@ -109,6 +117,7 @@ def test_logs_are_json_with_one_line_per_request_and_no_secret(
     assert second["route"] == "/v1/chat/completions" and second["stream"] is True and second["output_tokens"] > 0
     third = requests["req-log-3"]
     assert third["status"] == 400 and third["upstream_attempts"] == 0 and third["error_code"] == "unknown_parameter"
+    assert requests["req-log-4"]["status"] == 401 and requests["req-log-4"]["error_code"] == "invalid_api_key"
     assert [e["request_id"] for e in events if e["event"] == "request"].count("req-log-1") == 1
 
 

@@ -150,3 +150,27 @@ def test_open_streams_in_flight_and_slot_wait(gateway: str, clean_emulator: Emul
     # The stream's usage (the translator asks Azure for it) is counted too.
     output = "gateway_tokens_total"
     assert value(after, output, kind="output") > value(before, output, kind="output")
+
+
+def test_retries_are_counted_by_reason(emulator: Emulator, clean_emulator: Emulator) -> None:
+    settings = gateway_settings(emulator.url, max_retries=2, max_retry_wait=0.0)
+    with running(create_app(settings)) as url:
+        before = scrape(url)
+        clean_emulator.script(
+            {"status": 503, "body": {"error": {"code": "503", "message": "busy"}}},
+            {"status": 429, "body": {"error": {"code": "429", "message": "slow"}}, "headers": {"retry-after-ms": "0"}},
+        )
+        chat = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        reply = httpx.post(f"{url}/v1/chat/completions", json=chat, headers={"x-request-id": "req-retry"}, timeout=30)
+        assert reply.status_code == 200, reply.text  # third attempt answered
+        after = scrape(url)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert [r["status"] for r in clean_emulator.requests()] == [503, 429, 200]
+    assert delta("gateway_upstream_attempts_total") == 3
+    assert delta("gateway_upstream_retries_total", reason="server_error") == 1
+    assert delta("gateway_upstream_retries_total", reason="throttled") == 1
+    assert delta("gateway_upstream_retries_total") == 2
+    assert delta("gateway_requests_total", path="/v1/chat/completions", status_code="200") == 1

@@ -71,6 +71,7 @@ def settings_for(emulator_url: str, **kw: Any) -> Settings:
         "openai_model": DEPLOYMENT,
         "default_query": {"api-version": "2024-10-21"},
         "num_concurrent_requests": SLOTS,
+        "max_retries": 0,  # one Azure reply per request here; retries are tested in test_reliability.py
     }
     fields.update(kw)
     return Settings(**fields)

@@ -34,6 +34,7 @@ def make_settings(base_url: str, **kw: Any) -> Settings:
         "openai_api_key": Secret(KEY),
         "openai_model": "gpt-4o-mini",
         "default_query": {"api-version": "2024-10-21"},
+        "max_retry_wait": 0.01,  # retries are tested in test_reliability.py; keep their waits short here
     }
     fields.update(kw)
     return Settings(**fields)

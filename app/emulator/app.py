@@ -29,6 +29,7 @@ from litestar.params import FromPath
 from app.emulator import errors
 from app.emulator.actions import Action, ActionContext, GeneratedReply, ScriptError, azure_json, parse_action
 from app.emulator.config import EmulatorConfig
+from app.emulator.faults import parse_faults
 from app.emulator.schema import ChatCompletionRequest
 from app.emulator.state import EmulatorState, RecordedRequest
 from app.emulator.validation import decode_body, validate_request
@@ -103,6 +104,28 @@ def create_emulator_app(
     async def clear_script() -> None:
         state.clear_script()
 
+    @post("/_emulator/faults", status_code=200)
+    async def add_faults(request: Request[Any, Any, Any]) -> Response[Any]:
+        """Queue faults for the next requests, or set a random fault rate (see app.emulator.faults)."""
+        try:
+            actions, mix = parse_faults(msgspec.json.decode(await request.body()))
+        except (msgspec.DecodeError, ScriptError) as exc:
+            return Response({"error": {"message": str(exc)}}, status_code=400)
+        if mix is not None:
+            state.fault_mix = mix
+            return Response({"rate": mix.rate, "faults": len(mix.faults)})
+        return Response({"queued": len(actions), "pending": state.enqueue(actions)})
+
+    @get("/_emulator/faults")
+    async def fault_stats() -> Response[Any]:
+        mix = state.fault_mix
+        return Response({"rate": mix.rate if mix else 0, "injected": mix.injected if mix else 0})
+
+    @delete("/_emulator/faults", status_code=204)
+    async def clear_faults() -> None:
+        state.fault_mix = None
+        state.clear_script()
+
     @post("/_emulator/gates/{name:str}", status_code=204)
     async def open_gate(name: FromPath[str]) -> None:
         state.open_gate(name)
@@ -117,6 +140,9 @@ def create_emulator_app(
             add_script,
             list_script,
             clear_script,
+            add_faults,
+            fault_stats,
+            clear_faults,
             open_gate,
         ],
         exception_handlers={NotFoundException: _not_found, HTTPException: _http_error, Exception: _crash},
@@ -154,7 +180,7 @@ async def _handle_chat(
         response = await _pipeline(request, raw, deployment, config, state, request_id, record, v1=v1)
     except errors.AzureError as exc:
         response = azure_json(exc.status, exc.body, request_id, exc.headers)
-    record.status = response.status_code
+    record.status = getattr(response, "recorded_status", response.status_code)  # None for a reset
     return response
 
 

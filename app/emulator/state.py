@@ -10,11 +10,14 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from app.emulator.actions import Action
+
+if TYPE_CHECKING:
+    from app.emulator.faults import FaultMix
 
 __all__ = ["EmulatorState", "RecordedRequest"]
 
@@ -46,6 +49,8 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
         self._script: deque[Action] = deque()
+        # Random fault injection (POST /_emulator/faults with "rate"); consulted when the script is empty.
+        self.fault_mix: FaultMix | None = None
         self._gates: dict[str, asyncio.Event] = {}
         self._tokens: dict[str, float] = {}
 
@@ -75,7 +80,10 @@ class EmulatorState:
 
     def next_action(self) -> Action | None:
         with self._lock:
-            return self._script.popleft() if self._script else None
+            if self._script:
+                return self._script.popleft()
+            mix = self.fault_mix
+        return mix.pick() if mix is not None else None
 
     def push_front(self, action: Action) -> None:
         """Put back an action that could not be used (the request failed validation first)."""
@@ -97,6 +105,7 @@ class EmulatorState:
             self._requests.clear()
             self._script.clear()
             self._gates.clear()
+            self.fault_mix = None
 
     # Entra ID tokens --------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ scheme and auth header, reproduced exactly (``tests/test_upstream.py`` compares 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -18,12 +18,14 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from app import observe
+from app import context, observe
 from app.config import Settings
 from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
+from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
 
 __all__ = [
     "AzureChatClient",
+    "GatewayBusy",
     "UpstreamError",
     "UpstreamResponse",
     "UpstreamStream",
@@ -47,6 +49,14 @@ class UpstreamUnavailable(UpstreamError):
     def __init__(self, message: str, *, timeout: bool = False) -> None:
         super().__init__(message)
         self.timeout = timeout
+
+
+class GatewayBusy(UpstreamError):
+    """No upstream slot: the wait queue is full, or the wait for a slot took too long (503 + Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +175,23 @@ def upstream_url(settings: Settings) -> httpx.URL:
     return chat_completions_url(settings.openai_base_url, settings.openai_model, settings.default_query)
 
 
+def _note_attempt() -> None:
+    """Count an upstream attempt for the access log and error messages."""
+    if (ctx := context.current()) is not None:
+        ctx.attempts += 1
+
+
+def _note_upstream_id(response: httpx.Response) -> None:
+    """Keep Azure's ``apim-request-id`` for the access log: the id Microsoft support asks for."""
+    if (ctx := context.current()) is not None and (apim := response.headers.get("apim-request-id")):
+        ctx.upstream_ids.append(apim)
+
+
+def _tries() -> str:
+    ctx = context.current()
+    return f" after {ctx.attempts} attempts" if ctx is not None and ctx.attempts > 1 else ""
+
+
 class AzureChatClient:
     """One per app: owns the connection pool and the concurrency limit for every upstream call.
 
@@ -191,6 +218,15 @@ class AzureChatClient:
             self.token = EntraToken(credential or make_credential(settings), settings.entra_scope)
         elif settings.openai_api_key is not None:
             headers["api-key"] = settings.openai_api_key.get_secret_value()
+        self._max_queue = settings.max_queue
+        self._max_queue_wait = settings.max_queue_wait
+        self.request_timeout = settings.request_timeout
+        self._stream_idle_timeout = settings.stream_idle_timeout
+        self.retry_policy = RetryPolicy(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
+        self.in_flight = 0
+        """Slots held right now (tests check it drops back to 0: no leaked slots)."""
+        self.queued = 0
+        """Requests waiting for a slot right now."""
         self._client = httpx.AsyncClient(
             headers=headers,
             timeout=httpx.Timeout(
@@ -211,20 +247,55 @@ class AzureChatClient:
         )
         self._host = self.url.host
 
+    def deadline(self) -> float:
+        """The loop time by which a request starting now must be answered (``request_timeout``)."""
+        return asyncio.get_running_loop().time() + self.request_timeout
+
     @asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """Hold one of the ``num_concurrent_requests`` upstream slots."""
+    async def _slot(self, deadline: float | None = None) -> AsyncIterator[None]:
+        """Hold one of the ``num_concurrent_requests`` upstream slots.
+
+        When none is free, wait in a bounded queue: at most ``max_queue`` waiters, each for at most
+        ``max_queue_wait`` seconds (or until ``deadline``); beyond that ``GatewayBusy``. Nothing waits
+        without bound, and a cancelled waiter (client gone) leaves no trace.
+        """
         if self._semaphore.locked():
+            if self.queued >= self._max_queue:
+                raise GatewayBusy(
+                    f"The gateway is at capacity ({self.in_flight} Azure calls in flight, {self.queued} waiting); "
+                    "retry shortly."
+                )
             with observe.slot_wait():
-                await self._semaphore.acquire()
+                await self._wait_for_slot(deadline)
         else:
             await self._semaphore.acquire()
+        self.in_flight += 1
         observe.IN_FLIGHT.inc()
         try:
             yield
         finally:
             observe.IN_FLIGHT.dec()
+            self.in_flight -= 1
             self._semaphore.release()
+
+    async def _wait_for_slot(self, deadline: float | None) -> None:
+        """No slot is free: wait in the bounded queue (see ``_slot``), or raise ``GatewayBusy``."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self._max_queue_wait
+        if deadline is not None:
+            until = min(until, deadline)
+        self.queued += 1
+        try:
+            async with asyncio.timeout_at(until):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise GatewayBusy(
+                f"The gateway is at capacity: no Azure slot became free within {self._max_queue_wait:g}s; "
+                "retry shortly.",
+                retry_after=max(1, round(self._max_queue_wait / 10)),
+            ) from None
+        finally:
+            self.queued -= 1
 
     async def _auth_headers(self) -> dict[str, str] | None:
         """Per-call credentials: an Entra bearer token (the api-key is a fixed client header instead)."""
@@ -236,15 +307,35 @@ class AzureChatClient:
             raise UpstreamUnavailable(f"Azure OpenAI at {self._host}: {exc}") from None
 
     async def _send(self, body: bytes) -> httpx.Response:
-        """One attempt, body fully read. The place to add retries (inside the slot, or the pool starves)."""
-        headers = await self._auth_headers()
+        """One attempt, body fully read; ``attempt`` retries it (inside the slot, or the pool starves)."""
+        headers = await self._auth_headers()  # per attempt: a retry after a long wait gets a fresh token
+        _note_attempt()
         try:
             response = await self._client.post(self.url, content=body, headers=headers)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             observe.note_attempt(_failure_outcome(exc))
             raise
+        _note_upstream_id(response)
         observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
         return response
+
+    async def attempt(self, fn: Callable[[], Awaitable[httpx.Response]], deadline: float) -> httpx.Response:
+        """Run one pre-body phase ``fn`` with retries; map transport failures to ``UpstreamUnavailable``.
+
+        ``fn`` sends one request and returns once the status line and headers are in (for a stream, before
+        any chunk is read, so nothing has reached the client). The returned response may have any status.
+        """
+        try:
+            return await attempt(fn, self.retry_policy, deadline=deadline)
+        except DeadlineExceeded:
+            raise UpstreamUnavailable(
+                f"Azure OpenAI at {self._host} did not answer within the gateway's request_timeout "
+                f"({self.request_timeout:g}s){_tries()}",
+                timeout=True,
+            ) from None
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            unavailable = _unavailable(exc, self._host)
+            raise UpstreamUnavailable(f"{unavailable}{_tries()}", timeout=unavailable.timeout) from None
 
     async def post_chat(self, body: bytes) -> UpstreamResponse:
         """POST a Chat Completions request body (JSON bytes) and return Azure's reply untouched.
@@ -252,11 +343,9 @@ class AzureChatClient:
         Raises ``UpstreamUnavailable`` when no HTTP response arrived (connect failure, timeout, dropped
         connection). HTTP errors from Azure are returned, not raised: the route decides how to map them.
         """
-        async with self._slot():
-            try:
-                response = await self._send(body)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                raise _unavailable(exc, self._host) from None
+        deadline = self.deadline()
+        async with self._slot(deadline):
+            response = await self.attempt(lambda: self._send(body), deadline)
         return UpstreamResponse(status=response.status_code, headers=response.headers, body=response.content)
 
     @asynccontextmanager
@@ -267,26 +356,37 @@ class AzureChatClient:
         fails or is abandoned (client disconnect: the task is cancelled and the connection closed, which
         Azure sees as a cancelled request). A non-2xx reply is read whole into ``body``, like ``post_chat``.
         """
-        async with self._slot():
-            request = self._client.build_request(
-                "POST",
-                self.url,
-                content=body,
-                headers={"accept": "text/event-stream", **(await self._auth_headers() or {})},
-            )
+        deadline = self.deadline()
+        # Between events, a stream may be silent for stream_idle_timeout (or read_timeout, if shorter).
+        default = self._client.timeout
+        idle = min(self._stream_idle_timeout, default.read or self._stream_idle_timeout)
+        timeout = httpx.Timeout(connect=default.connect, read=idle, write=default.write, pool=default.pool)
+
+        async def open_stream() -> httpx.Response:
+            # One attempt of the pre-body phase: status and headers (and a whole error body), no events yet,
+            # so a 429/5xx/reset here is retried by ``attempt`` before the client has seen anything.
+            headers = {"accept": "text/event-stream", **(await self._auth_headers() or {})}
+            request = self._client.build_request("POST", self.url, content=body, headers=headers, timeout=timeout)
+            _note_attempt()
             try:
                 response = await self._client.send(request, stream=True)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 observe.note_attempt(_failure_outcome(exc))
-                raise _unavailable(exc, self._host) from None
+                raise
+            _note_upstream_id(response)
             observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
+            if response.status_code >= 300:
+                try:
+                    await response.aread()
+                except BaseException:
+                    await response.aclose()
+                    raise
+            return response
+
+        async with self._slot(deadline):
+            response = await self.attempt(open_stream, deadline)
             try:
-                error_body = b""
-                if response.status_code >= 300:
-                    try:
-                        error_body = await response.aread()
-                    except (httpx.TimeoutException, httpx.TransportError) as exc:
-                        raise _unavailable(exc, self._host) from None
+                error_body = response.content if response.status_code >= 300 else b""
                 yield UpstreamStream(response, error_body, self._host)
             finally:
                 await response.aclose()

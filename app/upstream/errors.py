@@ -8,13 +8,15 @@ and `param`; throttling stays a 429 with Azure's hints.
 
 from __future__ import annotations
 
-import contextlib
+import math
 from typing import Any
 
 import msgspec
 
+from app import context
 from app.errors import GatewayError
-from app.upstream.client import UpstreamResponse, UpstreamStream, UpstreamUnavailable
+from app.upstream.client import GatewayBusy, UpstreamResponse, UpstreamStream, UpstreamUnavailable
+from app.upstream.retry import retry_after_seconds
 
 # Azure's headers worth passing on with a 429 so clients can pace themselves.
 _RATE_HEADERS = ("retry-after", "retry-after-ms", "x-ms-retry-after-ms")
@@ -67,20 +69,45 @@ def from_upstream_status(
     if status == 429:
         headers = {name: reply.headers[name] for name in _RATE_HEADERS if name in reply.headers}
         headers.update({k: v for k, v in reply.headers.items() if k.lower().startswith("x-ratelimit-")})
-        if "retry-after" not in headers:
-            millis = headers.get("retry-after-ms") or headers.get("x-ms-retry-after-ms")
-            if millis:
-                with contextlib.suppress(ValueError):
-                    headers["retry-after"] = str(max(1, round(float(millis) / 1000)))
+        # Always a Retry-After in whole seconds (what most clients read), rounded up so they do not come
+        # back early; Azure's own value wins when it sent one in seconds.
+        wait = retry_after_seconds(reply.headers)
+        if "retry-after" not in headers or wait is None:
+            headers["retry-after"] = str(max(1, math.ceil(wait or 1)))
         return GatewayError(429, message, code=code or "rate_limit_exceeded", headers=headers)
     if 400 <= status < 500:
         param = _text(error.get("param"))
         inner = error.get("innererror") or error.get("inner_error")
         policy = isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"
         if code == "content_filter" or policy:
-            return GatewayError(400, message, param=param, code="content_filter")
+            return GatewayError(400, message, param=param, code="content_filter", extra=_filter_details(inner))
         return GatewayError(400 if status != 413 else 413, message, param=param, code=code)
-    return GatewayError(502, f"Azure OpenAI failed with HTTP {status}: {message}", code="upstream_error")
+    ctx = context.current()
+    tries = f" (after {ctx.attempts} attempts)" if ctx is not None and ctx.attempts > 1 else ""
+    return GatewayError(502, f"Azure OpenAI failed with HTTP {status}{tries}: {message}", code="upstream_error")
+
+
+def _filter_details(inner: Any) -> dict[str, Any]:
+    """Azure's content-filter verdicts, passed on in the live service's shape.
+
+    The live service sends ``innererror.content_filter_result``; the published spec says
+    ``inner_error.content_filter_results``. Either is read; the client always gets
+    ``{"innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {...}}}``, which is
+    what Azure-aware clients (and the openai SDK's ``error.body``) already look for.
+    """
+    if not isinstance(inner, dict):
+        return {}
+    results = inner.get("content_filter_result")
+    if results is None:
+        results = inner.get("content_filter_results")
+    if not isinstance(results, dict):
+        return {}  # nothing to pass on: keep the plain four-member envelope
+    code = _text(inner.get("code")) or "ResponsibleAIPolicyViolation"
+    return {"innererror": {"code": code, "content_filter_result": results}}
+
+
+def from_busy(exc: GatewayBusy) -> GatewayError:
+    return GatewayError(503, str(exc), code="gateway_busy", headers={"retry-after": str(exc.retry_after)})
 
 
 def from_unavailable(exc: UpstreamUnavailable) -> GatewayError:
