@@ -351,7 +351,11 @@ def test_client_disconnect_cancels_azure_and_frees_the_slot(stack: Stack, path: 
     )
     with httpx.Client(timeout=10) as client, client.stream("POST", stack.url + path, json=body) as r:
         lines = []
-        for line in r.iter_lines():
+        # Keep a reference to the iterator: breaking out of a bare `for line in r.iter_lines()` lets the
+        # generator be collected, and httpcore closes the connection when its generator is closed, so the
+        # disconnect (and the slot's release) would race the assertion below.
+        reader = r.iter_lines()
+        for line in reader:
             lines.append(line)
             if len(lines) > 20:
                 break
