@@ -15,7 +15,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from app.config import DEFAULT_API_VERSION_EXAMPLE, Settings, SettingsError, check_exposure, load_settings
+from app.config import (
+    DEFAULT_API_VERSION_EXAMPLE,
+    Settings,
+    SettingsError,
+    check_exposure,
+    load_settings,
+    read_env_yaml,
+)
+from app.server import DrainingServer
 
 EMULATOR_DEFAULT_PORT = 8001
 EMULATOR_DEFAULT_DEPLOYMENT = "gpt-4o-mini"
@@ -73,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"Azure api-version query parameter, e.g. {DEFAULT_API_VERSION_EXAMPLE} "
         '(beats GATEWAY_API_VERSION and default_query."api-version")',
     )
+    _add_env_yaml(serve)
     serve.add_argument(
         "--workers",
         type=_workers,
@@ -86,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the built-in Azure emulator on a free loopback port and send all traffic there "
         "(no Azure account needed; replies are canned, not real model output)",
     )
+
+    check = commands.add_parser(
+        "check",
+        help="validate the settings and make one real call to Azure",
+        description="Validate the settings, send Azure one small Chat Completions request and report what "
+        "happened: endpoint, deployment, api-version, auth mode and Azure's answer (or why it failed). Exits 0 "
+        "when Azure answered, 1 when the call failed, 2 when the settings are invalid.",
+    )
+    check.add_argument("--api-version", metavar="V", help="Azure api-version (as for serve)")
+    _add_env_yaml(check)
 
     emulator = commands.add_parser(
         "emulator",
@@ -105,11 +124,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_env_yaml(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env-yaml",
+        metavar="PATH",
+        help="read NeMo Gym's env.yaml (policy_base_url, policy_api_key, policy_model_name) as the lowest-priority "
+        "settings layer, below settings.toml",
+    )
+
+
+def _env_yaml_defaults(args: argparse.Namespace) -> dict[str, Any]:
+    return read_env_yaml(args.env_yaml) if getattr(args, "env_yaml", None) else {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "emulator":
             return _run_emulator(args)
+        if args.command == "check":
+            from app.check import run_check
+
+            settings = load_settings({"api_version": args.api_version}, defaults=_env_yaml_defaults(args))
+            return run_check(settings)
         return _serve(args)
     except SettingsError as exc:
         # The message already says what to set and where; a traceback would only bury it.
@@ -122,18 +159,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"host": args.host, "port": args.port, "api_version": args.api_version}
+    from_env_yaml = _env_yaml_defaults(args)
     if args.workers > 1:
         if args.emulator:
             print("error: --workers needs a real Azure endpoint; run the emulator on its own instead "
                   "(azure-openai-gateway emulator) and point openai_base_url at it", file=sys.stderr)
             return 2
-        return _serve_workers(overrides, args.workers)
+        return _serve_workers(overrides, from_env_yaml, args.workers)
     if not args.emulator:
-        settings = load_settings(overrides)
+        settings = load_settings(overrides, defaults=from_env_yaml)
         check_exposure(settings)
         gateway_url = _url(settings.host, settings.port)
-        _banner(f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}")
-        return _run(_serve_gateway(settings))
+        banner = f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}"
+        return _run(_serve_gateway(settings, banner=banner))
 
     from app.emulator import EmulatorConfig
 
@@ -145,45 +183,64 @@ def _serve(args: argparse.Namespace) -> int:
     emulator_url = _url(LOOPBACK, sock.getsockname()[1])
     config = EmulatorConfig()
     settings = load_settings(
-        {**overrides, "openai_base_url": emulator_url, "openai_api_key": config.api_key},
+        {**overrides, "openai_base_url": emulator_url, "openai_api_key": config.api_key, "auth": "api_key"},
         # Below the files and the environment: a configured deployment/api-version is still used, so the
         # emulator can stand in for a real Azure setup without editing it.
         defaults={
             "openai_model": EMULATOR_DEFAULT_DEPLOYMENT,
             "default_query": {"api-version": DEFAULT_API_VERSION_EXAMPLE},
+            **from_env_yaml,
         },
     )
     check_exposure(settings)
     config = EmulatorConfig(api_key=config.api_key, deployments=(settings.openai_model,))
-    _banner(
+    banner = (
         f"Azure EMULATOR on {emulator_url} (not real Azure) — gateway on "
         f"{_url(settings.host, settings.port)}/v1 (deployment {settings.openai_model!r}, "
         f"api-version {settings.api_version})"
     )
-    return _run(_serve_gateway(settings, emulator=(config, sock)))
+    return _run(_serve_gateway(settings, emulator=(config, sock), banner=banner))
 
 
-_WORKER_OVERRIDES_ENV = "_GATEWAY_WORKER_OVERRIDES"
+_WORKER_SETTINGS_ENV = "_GATEWAY_WORKER_SETTINGS"
 
 
-def _serve_workers(overrides: dict[str, Any], workers: int) -> int:
-    """N processes on one port (uvicorn's supervisor); each worker loads the same settings itself."""
+def _serve_workers(overrides: dict[str, Any], defaults: dict[str, Any], workers: int) -> int:
+    """N processes on one port (uvicorn's supervisor); each worker loads the same settings itself.
+
+    The command line's overrides and the ``--env-yaml`` defaults reach the workers through an environment
+    variable (uvicorn spawns fresh interpreters). The workers share one Prometheus directory, so ``/metrics``
+    from any of them is the sum over all. ``shutdown_delay`` is single-process only: uvicorn's supervisor
+    runs plain servers, which stop accepting at once on SIGTERM (``/readyz`` still turns 503 while they drain).
+    """
     import json
     import os
+    import tempfile
 
     import uvicorn
 
-    settings = load_settings(overrides)  # fail here, once, with the one-line message
+    settings = load_settings(overrides, defaults=defaults)  # fail here, once, with the one-line message
+    check_exposure(settings)
     _banner(
         f"gateway on {_url(settings.host, settings.port)}/v1 -> Azure OpenAI at {settings.openai_base_url} "
         f"({workers} workers)"
     )
-    os.environ[_WORKER_OVERRIDES_ENV] = json.dumps({k: v for k, v in overrides.items() if v is not None})
-    uvicorn.run(
-        "app.cli:worker_app", factory=True, host=settings.host, port=settings.port, workers=workers,
-        timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
-        access_log=False,
+    os.environ[_WORKER_SETTINGS_ENV] = json.dumps(
+        {"overrides": {k: v for k, v in overrides.items() if v is not None}, "defaults": defaults}
     )
+    with tempfile.TemporaryDirectory(prefix="gateway-metrics-") as metrics_dir:
+        # Set before any worker imports prometheus_client: it picks its multiprocess value class at import.
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
+        uvicorn.run(
+            "app.cli:worker_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
+            log_config=None,  # as in _serve_gateway: the app's own logging, one line per request
+            access_log=False,
+        )
     return 0
 
 
@@ -194,7 +251,8 @@ def worker_app() -> Any:
 
     from app.factory import create_app
 
-    return create_app(load_settings(json.loads(os.environ.get(_WORKER_OVERRIDES_ENV, "{}"))))
+    given = json.loads(os.environ.get(_WORKER_SETTINGS_ENV, "{}"))
+    return create_app(load_settings(given.get("overrides", {}), defaults=given.get("defaults", {})))
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
@@ -211,11 +269,20 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return _run(server.serve())
 
 
-async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket] | None = None) -> None:
+async def _serve_gateway(
+    settings: Settings, emulator: tuple[Any, socket.socket] | None = None, banner: str = ""
+) -> None:
     """Run the gateway; with ``emulator``, run that first on the same event loop and stop it last."""
+    import logging
+
     import uvicorn
 
     from app.factory import create_app
+
+    # First: the app configures logging (JSON or console), so even the banner is a log line like the rest.
+    app = create_app(settings)
+    if banner:
+        logging.getLogger("app.cli").info(banner)
 
     emulator_server: uvicorn.Server | None = None
     emulator_task: asyncio.Task[None] | None = None
@@ -240,17 +307,21 @@ async def _serve_gateway(settings: Settings, emulator: tuple[Any, socket.socket]
                 raise RuntimeError("the Azure emulator exited during startup")
             await asyncio.sleep(0.01)
 
-    gateway = uvicorn.Server(
+    gateway = DrainingServer(
+        # log_config=None: uvicorn's own lines go through the gateway's logging; its access log is replaced
+        # by the gateway's one line per request.
         uvicorn.Config(
-            create_app(settings),
+            app,
             host=settings.host,
             port=settings.port,
-            # No access log from uvicorn: a line per request costs more than the gateway's own work on it.
+            log_config=None,
             access_log=False,
-            # SIGTERM/Ctrl-C: uvicorn stops accepting, waits this long for in-flight requests and streams,
-            # then runs the lifespan shutdown, which closes the Azure connection pool.
+            # After shutdown_delay (see DrainingServer): uvicorn stops accepting, waits this long for in-flight
+            # requests and streams, then runs the lifespan shutdown, which closes the Azure connection pool.
             timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
-        )
+        ),
+        health=app.state["health"],
+        delay=settings.shutdown_delay,
     )
     try:
         await gateway.serve()

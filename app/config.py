@@ -41,6 +41,8 @@ __all__ = [
 ENVVAR_PREFIX: Final = "GATEWAY"
 DEFAULT_API_VERSION_EXAMPLE: Final = "2024-10-21"
 API_VERSION_KEY: Final = "api-version"
+V1_API_VERSION: Final = "v1"
+ENTRA_SCOPE: Final = "https://cognitiveservices.azure.com/.default"
 
 # The two files, in precedence order. Only these exact paths are read (see _read_files for why).
 SETTINGS_FILES: Final = ("settings.toml", ".secrets.toml")
@@ -85,11 +87,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     openai_base_url: str
     """Azure endpoint, e.g. ``https://my-resource.openai.azure.com`` (may carry a path)."""
-    openai_api_key: Secret
+    openai_api_key: Secret | None = None
+    """Required with ``auth = "api_key"`` (the default); unused with ``auth = "entra_id"``."""
     openai_model: str
     """The Azure *deployment* name; it replaces whatever ``model`` a client sends."""
     default_query: dict[str, str]
-    """Query parameters sent on every upstream call; always contains ``api-version``."""
+    """Query parameters sent on every upstream call; contains ``api-version`` except on the v1 surface."""
     num_concurrent_requests: Annotated[int, msgspec.Meta(ge=1)] = 8
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
@@ -113,10 +116,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     gateway_api_keys: tuple[Secret, ...] = ()
     """Keys clients must present on /v1/* (``Authorization: Bearer`` or ``api-key``); empty = no auth."""
     allow_unauthenticated: bool = False
+    # Operability (issue 8): Azure's URL surface and auth, probes, logs.
+    api_surface: Literal["deployments", "v1"] = "deployments"
+    """``deployments``: {endpoint}/openai/deployments/{d}/chat/completions; ``v1``: {endpoint}/openai/v1/..."""
+    auth: Literal["api_key", "entra_id"] = "api_key"
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    entra_scope: str = ENTRA_SCOPE
+    readiness_probe_upstream: bool = False
+    """Whether /readyz also sends Azure a cheap request (its result cached ``readiness_probe_ttl`` seconds)."""
+    readiness_probe_ttl: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    shutdown_delay: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    """Seconds between SIGTERM and closing the port, while /readyz already answers 503."""
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
+    """One ``request`` line per request; off, only failed (5xx) requests are logged - for top throughput."""
 
     @property
     def api_version(self) -> str:
-        return self.default_query[API_VERSION_KEY]
+        """The api-version sent to Azure; on the v1 surface, where it is optional, ``v1`` when unset."""
+        return self.default_query.get(API_VERSION_KEY) or V1_API_VERSION
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every credential in these settings, as text (for scrubbing logs); empty values left out."""
+        found = [self.openai_api_key, self.client_secret, *self.gateway_api_keys]
+        return tuple(s.get_secret_value() for s in found if isinstance(s, Secret) and s.get_secret_value())
 
 
 class _Field(msgspec.Struct, frozen=True):
@@ -186,10 +212,30 @@ _FIELDS: Final[dict[str, _Field]] = {
     "allow_unauthenticated": _Field(
         "allow_unauthenticated", "GATEWAY_ALLOW_UNAUTHENTICATED", "true", expected="true or false"
     ),
+    "api_surface": _Field("api_surface", "GATEWAY_API_SURFACE", "v1", expected='"deployments" or "v1"'),
+    "auth": _Field("auth", "GATEWAY_AUTH", "entra_id", expected='"api_key" or "entra_id"'),
+    "tenant_id": _Field("tenant_id", "GATEWAY_TENANT_ID", "00000000-0000-0000-0000-000000000000"),
+    "client_id": _Field("client_id", "GATEWAY_CLIENT_ID", "00000000-0000-0000-0000-000000000000"),
+    "client_secret": _Field("client_secret", "GATEWAY_CLIENT_SECRET", "<your app registration's secret>"),
+    "entra_scope": _Field("entra_scope", "GATEWAY_ENTRA_SCOPE", ENTRA_SCOPE),
+    "readiness_probe_upstream": _Field(
+        "readiness_probe_upstream", "GATEWAY_READINESS_PROBE_UPSTREAM", "true", expected="true or false"
+    ),
+    "readiness_probe_ttl": _Field(
+        "readiness_probe_ttl", "GATEWAY_READINESS_PROBE_TTL", "5.0", expected="a number of seconds > 0"
+    ),
+    "shutdown_delay": _Field(
+        "shutdown_delay", "GATEWAY_SHUTDOWN_DELAY", "5.0", expected="a number of seconds >= 0"
+    ),
+    "log_format": _Field("log_format", "GATEWAY_LOG_FORMAT", "console", expected='"json" or "console"'),
+    "log_level": _Field(
+        "log_level", "GATEWAY_LOG_LEVEL", "debug", expected='"debug", "info", "warning" or "error"'
+    ),
+    "access_log": _Field("access_log", "GATEWAY_ACCESS_LOG", "false", expected="true or false"),
 }
 
 # Settings whose values are credentials: never echoed in an error message.
-_SECRET_FIELDS: Final = frozenset({"openai_api_key", "gateway_api_keys"})
+_SECRET_FIELDS: Final = frozenset({"openai_api_key", "client_secret", "gateway_api_keys"})
 
 # Settings that are plain strings. Dynaconf parses every environment value as TOML, which silently turns
 # GATEWAY_API_VERSION=2024-10-21 into a date and a numeric key or deployment name into an int; for these we
@@ -203,6 +249,14 @@ _RAW_STRING_ENV: Final = {
     "reasoning_replay": "GATEWAY_REASONING_REPLAY",
     "reasoning_parser": "GATEWAY_REASONING_PARSER",
     "token_limit_parameter": "GATEWAY_TOKEN_LIMIT_PARAMETER",
+    "api_surface": "GATEWAY_API_SURFACE",
+    "auth": "GATEWAY_AUTH",
+    "tenant_id": "GATEWAY_TENANT_ID",
+    "client_id": "GATEWAY_CLIENT_ID",
+    "client_secret": "GATEWAY_CLIENT_SECRET",
+    "entra_scope": "GATEWAY_ENTRA_SCOPE",
+    "log_format": "GATEWAY_LOG_FORMAT",
+    "log_level": "GATEWAY_LOG_LEVEL",
 }
 
 # Required settings, in the order they are reported. api-version comes first: it is the Azure-specific one
@@ -341,7 +395,12 @@ def load_settings(
 
     data["default_query"] = _normalise_query(data.get("default_query"), data.pop("api_version", None))
 
-    for name in _REQUIRED:
+    required = list(_REQUIRED)
+    if data.get("api_surface") == "v1":
+        required.remove("api-version")  # optional on Azure's v1 surface
+    if data.get("auth") == "entra_id":
+        required.remove("openai_api_key")  # the token comes from Entra ID instead
+    for name in required:
         value = data["default_query"].get(API_VERSION_KEY) if name == "api-version" else data.get(name)
         if isinstance(value, Secret):
             value = value.get_secret_value()
@@ -370,9 +429,58 @@ def load_settings(
         # "." and ".." survive percent-encoding and would be resolved away as path segments (the SDK
         # refuses them too), silently calling a different URL.
         raise _invalid("openai_model", settings.openai_model, "a deployment name, not a dot-segment")
+    _check_entra(settings)
     return settings
 
 
+def _check_entra(settings: Settings) -> None:
+    """A client secret only makes sense with the tenant and the app registration it belongs to."""
+    if settings.auth != "entra_id" or settings.client_secret is None:
+        return
+    for name in ("tenant_id", "client_id"):
+        if not getattr(settings, name):
+            raise SettingsError(f"{name} is not set but client_secret is: {_where(name)}")
+
+
+# NeMo Gym's env.yaml keys and the settings they stand for (NeMo Gym's azure_openai_model server maps them the
+# same way: base_url/api_key/model).
+ENV_YAML_KEYS: Final = {
+    "policy_base_url": "openai_base_url",
+    "policy_api_key": "openai_api_key",
+    "policy_model_name": "openai_model",
+}
+
+
+def read_env_yaml(path: str | Path) -> dict[str, Any]:
+    """The gateway settings a NeMo Gym ``env.yaml`` holds, for ``load_settings(defaults=...)``.
+
+    Only the three ``policy_*`` keys are read; everything else in the file (other servers' settings) is
+    ignored. Raises ``SettingsError`` with one line when the file cannot be read or is not a mapping.
+    """
+    import yaml
+
+    where = Path(path)
+    try:
+        raw = yaml.safe_load(where.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"cannot read env.yaml {where}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise SettingsError(f"cannot read env.yaml {where}: {detail}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f"cannot read env.yaml {where}: expected a mapping of keys such as policy_base_url")
+    found: dict[str, Any] = {}
+    for key, setting in ENV_YAML_KEYS.items():
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str | int | float):
+            # Never echo the value: it may be the key.
+            raise SettingsError(f"{key} in env.yaml {where} must be a string")
+        found[setting] = str(value)
+    return found
 def _normalise_keys(raw: Any) -> list[Any]:
     """``gateway_api_keys`` from a TOML list, or from the environment as ``a,b`` (or a TOML list)."""
     env = os.environ.get("GATEWAY_GATEWAY_API_KEYS")

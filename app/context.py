@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -64,7 +63,6 @@ class RequestIdApp(Litestar):
             return
         ctx = RequestContext(request_id=_incoming_id(scope) or f"req_{uuid.uuid4().hex}")
         token = _CURRENT.set(ctx)
-        started = time.perf_counter()
         header = (REQUEST_ID_HEADER.encode(), ctx.request_id.encode())
 
         async def send_with_id(message: Any) -> None:
@@ -78,13 +76,5 @@ class RequestIdApp(Litestar):
             await super().__call__(scope, receive, send_with_id)
         finally:
             _CURRENT.reset(token)
-            log.info(
-                "%s %s -> %s request_id=%s apim_request_id=%s attempts=%d %.1fms",
-                scope.get("method"),
-                scope.get("path"),
-                ctx.status,
-                ctx.request_id,
-                ",".join(ctx.upstream_ids) or "-",
-                ctx.attempts,
-                (time.perf_counter() - started) * 1000,
-            )
+            # The request's log line (request id, apim-request-ids, attempts, durations, tokens) is written by
+            # app.observe.Observed, which runs inside this context.

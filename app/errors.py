@@ -72,6 +72,9 @@ class GatewayError(Exception):
         return ErrorResponse(error=Error(message=self.message, type=self.type, param=self.param, code=self.code))
 
     def to_response(self) -> Response[bytes]:
+        from app import observe  # late: observe imports the generated models, as this module does
+
+        observe.note_error(self.code or self.type)
         payload: Any = self.envelope()
         if self.extra:
             payload = {"error": {**msgspec.to_builtins(payload.error), **self.extra}}

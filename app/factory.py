@@ -6,6 +6,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import __version__
 from app.auth import api_key_guard
@@ -16,33 +17,77 @@ from app.controllers.docs import DocsController, docs_static
 from app.controllers.responses import ResponsesController
 from app.errors import EXCEPTION_HANDLERS
 from app.gateway import Gateway
-from app.timing import ServerTimingMiddleware
+from app.health import Health, HealthController
+from app.logs import logging_plugin
+from app.observe import LATENCY_BUCKETS, Observed
+from app.upstream.auth import TokenCredential
 from app.upstream.client import AzureChatClient
 
 
-def create_app(settings: Settings) -> RequestIdApp:
-    """Build the gateway for `settings`; the Azure client lives as long as the app."""
-    gateway = Gateway(settings, AzureChatClient(settings))
+def create_app(settings: Settings, *, credential: TokenCredential | None = None) -> RequestIdApp:
+    """Build the gateway for `settings`; the Azure client lives as long as the app.
+
+    ``credential`` replaces azure-identity's with ``auth = "entra_id"`` (tests pass a fake one).
+    """
+    client = AzureChatClient(settings, credential=credential)
+    gateway = Gateway(settings, client)
+    health = Health(settings, client)
 
     def provide_gateway() -> Gateway:
         return gateway
 
-    guard = api_key_guard(settings)
+    def provide_health() -> Health:
+        return health
+
+    guard = api_key_guard(settings)  # /v1/* only: probes, metrics and docs need no key
     app = RequestIdApp(
-        route_handlers=[ResponsesController, ChatCompletionsController, DocsController, docs_static],
-        dependencies={"gateway": Provide(provide_gateway, use_cache=True, sync_to_thread=False)},
+        route_handlers=[
+            ResponsesController,
+            ChatCompletionsController,
+            HealthController,
+            MetricsController,
+            DocsController,
+            docs_static,
+        ],
+        dependencies={
+            "gateway": Provide(provide_gateway, use_cache=True, sync_to_thread=False),
+            "health": Provide(provide_health, use_cache=True, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        on_shutdown=[gateway.aclose],
+        on_startup=[health.started],
+        # Not ready from the first moment of shutdown, then the pool is closed.
+        on_shutdown=[health.stopping, gateway.aclose],
         # Litestar derives a schema from the handlers; tests compare it with openapi.yaml. Users get the
         # hand-written file (DocsController); the derived one is kept, as JSON only and with no CDN-loaded
         # pages, at /_litestar/openapi.json for debugging the two against each other.
         openapi_config=OpenAPIConfig(
             title="azure-openai-gateway", version=__version__, path="/_litestar", render_plugins=[JsonRenderPlugin()]
         ),
-        state=State({"gateway": gateway}),
+        state=State({"gateway": gateway, "health": health}),
         guards=[guard] if guard else [],
         request_max_body_size=settings.max_body_bytes,
+        middleware=[PROMETHEUS.middleware],
+        plugins=[logging_plugin(settings)],
     )
-    # Outside Litestar's own stack (not `middleware=`), so every response, errors and 404s included, gets it.
-    app.asgi_handler = ServerTimingMiddleware(app.asgi_handler)
+    # Outside Litestar's own stack (not `middleware=`), so every response - errors and 404s included - is
+    # observed, logged once and carries Server-Timing.
+    app.asgi_handler = Observed(app.asgi_handler, log_all=settings.access_log)
     return app
+
+
+# Requests by route template and status, and their total latency (Litestar's Prometheus plugin). The
+# route template, never the raw path, is the label: no unbounded values.
+PROMETHEUS = PrometheusConfig(
+    app_name="azure-openai-gateway",
+    prefix="gateway",
+    group_path=True,
+    buckets=list(LATENCY_BUCKETS),
+    exclude=["^/metrics$"],
+)
+
+
+class MetricsController(PrometheusController):
+    """``GET /metrics``: Prometheus text format; with ``serve --workers N``, the sum over the workers."""
+
+    path = "/metrics"
+    include_in_schema = False

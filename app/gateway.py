@@ -8,15 +8,15 @@ caller that needs it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from time import perf_counter
 
 import msgspec
 
+from app import observe
 from app.config import Settings
 from app.models import generated as m
-from app.timing import add_upstream, upstream_timer
 from app.translate import TranslationOptions, capabilities_for
 from app.upstream.client import AzureChatClient, GatewayBusy, UpstreamStream, UpstreamUnavailable
 from app.upstream.errors import from_busy, from_unavailable, from_upstream_status
@@ -42,8 +42,9 @@ class Gateway:
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
         """Send a Chat Completions request to Azure; return the 2xx body or raise a GatewayError."""
         body = _ENCODER.encode(request)
+        observe.note_deployment(self.settings.openai_model)
         try:
-            with upstream_timer():
+            with observe.upstream_time():
                 reply = await self.client.post_chat(body)
         except UpstreamUnavailable as exc:
             raise from_unavailable(exc) from None
@@ -51,7 +52,10 @@ class Gateway:
             raise from_busy(exc) from None
         if reply.status >= 300:
             raise from_upstream_status(
-                reply, deployment=self.settings.openai_model, endpoint=self.settings.openai_base_url
+                reply,
+                deployment=self.settings.openai_model,
+                endpoint=self.settings.openai_base_url,
+                auth=self.settings.auth,
             )
         return reply.body
 
@@ -65,22 +69,29 @@ class Gateway:
         """
         opened = False
         body = _ENCODER.encode(request)
-        start = perf_counter()
+        observe.note_deployment(self.settings.openai_model)
+        started = time.perf_counter()
         try:
             async with self.client.stream_chat(body) as upstream:
-                add_upstream(perf_counter() - start)  # Server-Timing: Azure's time to its status line
+                # To Azure's status and headers: the stream's share of upstream time, as Server-Timing has it.
+                observe.add_upstream(time.perf_counter() - started)
                 if upstream.status >= 300:
                     settings = self.settings
                     raise from_upstream_status(
-                        upstream, deployment=settings.openai_model, endpoint=settings.openai_base_url
+                        upstream,
+                        deployment=settings.openai_model,
+                        endpoint=settings.openai_base_url,
+                        auth=settings.auth,
                     )
                 opened = True
                 yield upstream
         except UpstreamUnavailable as exc:
             if opened:
                 raise
+            observe.add_upstream(time.perf_counter() - started)
             raise from_unavailable(exc) from None
         except GatewayBusy as exc:
+            observe.add_upstream(time.perf_counter() - started)
             raise from_busy(exc) from None
 
     async def aclose(self) -> None:

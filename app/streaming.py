@@ -13,6 +13,7 @@ the JSON on one line (Litestar's `ServerSentEvent` uses CRLF, which some SSE par
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
@@ -24,7 +25,9 @@ from litestar.response import Stream
 from litestar.response.base import ASGIResponse
 from litestar.response.streaming import ASGIStreamingResponse
 
+from app import observe
 from app.errors import GatewayError
+from app.models import generated as m
 from app.translate.stream import ResponseStream, StreamProtocolError, frame
 from app.upstream.client import UpstreamStream, UpstreamUnavailable
 
@@ -67,7 +70,8 @@ class UpstreamEvents:
 class _ClosingStreamingResponse(ASGIStreamingResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            with observe.open_stream():
+                await super().__call__(scope, receive, send)
         finally:
             aclose: Callable[[], Any] | None = getattr(self.iterator, "aclose", None)
             if aclose is not None:
@@ -167,7 +171,21 @@ async def response_events(
     if failure is None and not saw_done and not stream.finished:
         failure = "Azure OpenAI closed the stream before it finished."
     await release()
+    observe.count_usage(stream.usage)
     yield b"".join(frame(event) for event in (stream.fail(failure) if failure is not None else stream.complete()))
+
+
+class _UsageOnly(msgspec.Struct):
+    usage: m.CompletionUsage | None = None
+
+
+_USAGE_ONLY = msgspec.json.Decoder(_UsageOnly)
+
+
+def _count_chunk_usage(data: bytes) -> None:
+    # Not a usage chunk after all (or an error object)? It is passed through as it is either way.
+    with contextlib.suppress(msgspec.DecodeError):
+        observe.count_usage(_USAGE_ONLY.decode(data).usage)
 
 
 async def chat_events(upstream: UpstreamStream, release: Release) -> AsyncGenerator[bytes, None]:
@@ -183,6 +201,8 @@ async def chat_events(upstream: UpstreamStream, release: Release) -> AsyncGenera
             out: list[bytes] = []
             for data in batch:
                 last = data
+                if b'"usage"' in data:  # only the last chunk(s), and only when the client asked include_usage
+                    _count_chunk_usage(data)
                 out.append(b"".join(b"data: " + line + b"\n" for line in data.split(b"\n")) + b"\n")
                 if data == _DONE:
                     break

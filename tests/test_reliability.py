@@ -484,15 +484,34 @@ def test_access_log_ties_request_id_to_apim_request_id(
         response = client.post("/v1/chat/completions", json=CHAT_BODY, headers={"x-request-id": "trace-42"})
         assert response.status_code == 200
 
-        def access_lines() -> list[str]:
-            return [r.getMessage() for r in logs.records if "trace-42" in r.getMessage()]
+        def access_lines() -> list[dict[str, Any]]:
+            # The request line is a structlog event (app.observe): its fields travel as the record's msg.
+            events = [r.msg for r in logs.records if isinstance(r.msg, dict)]
+            return [e for e in events if e.get("event") == "request" and e.get("request_id") == "trace-42"]
 
         _wait_for(access_lines)  # logged once the response has gone out
     lines = access_lines()
     assert len(lines) == 1
-    assert "attempts=2" in lines[0] and "-> 200" in lines[0]
-    apim = lines[0].split("apim_request_id=")[1].split()[0].split(",")
-    assert len(apim) == 2 and all(len(a) == 36 for a in apim)
+    assert lines[0]["upstream_attempts"] == 2 and lines[0]["status"] == 200
+    apim = lines[0]["apim_request_ids"]
+    assert len(apim) == 2 and all(len(a) == 36 for a in apim) and lines[0]["apim_request_id"] == apim[-1]
+
+
+def test_access_log_off_keeps_only_failed_requests(emulator: tuple[str, EmulatorState], state: EmulatorState) -> None:
+    """``access_log = false`` (for throughput) still logs every request that failed on the gateway's side."""
+    faults(emulator[0], {"fault": "server_error", "status": 500}, {"fault": "server_error", "status": 500})
+    with gateway(emulator, access_log=False, max_retries=1) as (client, _), Capture("app.access") as logs:
+        failed = client.post("/v1/chat/completions", json=CHAT_BODY, headers={"x-request-id": "failed-1"})
+        ok = client.post("/v1/chat/completions", json=CHAT_BODY, headers={"x-request-id": "ok-1"})
+        assert (failed.status_code, ok.status_code) == (502, 200)
+
+        def ids() -> list[str]:
+            events = [r.msg for r in logs.records if isinstance(r.msg, dict) and r.msg.get("event") == "request"]
+            return [e["request_id"] for e in events]
+
+        _wait_for(ids)
+        time.sleep(0.2)  # time for a wrongly written "ok-1" line to show up too
+    assert ids() == ["failed-1"]
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses"])

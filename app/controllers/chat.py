@@ -10,6 +10,7 @@ from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from app import observe
 from app.gateway import Gateway
 from app.models import generated as m
 from app.models.decode import decode_chat_request
@@ -43,7 +44,8 @@ class ChatCompletionsController(Controller):
         # Validate, but send Azure's own bytes: its extra fields (prompt_filter_results,
         # content_filter_results, context) must reach the client unchanged, and re-encoding costs time.
         try:
-            _CHAT_RESPONSE.decode(body)
+            chat = _CHAT_RESPONSE.decode(body)
         except msgspec.DecodeError as exc:
             raise malformed_reply(str(exc)) from None
+        observe.count_usage(chat.usage, gateway.settings.openai_model)
         return Response(content=body, media_type="application/json")  # type: ignore[arg-type]

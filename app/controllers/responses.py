@@ -10,6 +10,7 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from app import observe
 from app.gateway import Gateway
 from app.models import generated as m
 from app.models.decode import decode_create_response
@@ -50,4 +51,5 @@ class ResponsesController(Controller):
             chat = _CHAT_RESPONSE.decode(body)
         except msgspec.DecodeError as exc:
             raise malformed_reply(str(exc)) from None
+        observe.count_usage(chat.usage, gateway.settings.openai_model)
         return chat_to_response(chat, data, gateway.options)

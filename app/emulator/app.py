@@ -16,6 +16,7 @@ gate a scripted stream waits on).
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -34,9 +35,12 @@ from app.emulator.state import EmulatorState, RecordedRequest
 from app.emulator.validation import decode_body, validate_request
 from app.emulator.versions import features_for
 
-__all__ = ["CHAT_PATH", "create_emulator_app", "emulator_state"]
+__all__ = ["CHAT_PATH", "V1_CHAT_PATH", "create_emulator_app", "emulator_state"]
 
 CHAT_PATH = "/openai/deployments/{deployment:str}/chat/completions"
+# Azure's v1 surface: no deployment in the path (it is the body's `model`), api-version optional.
+V1_CHAT_PATH = "/openai/v1/chat/completions"
+V1_DEFAULT_API_VERSION = "v1"
 _STATE_KEY = "emulator"
 _CONFIG_KEY = "emulator_config"
 # Credentials never go into recordings (they are printed by failing tests and served by /_emulator/).
@@ -60,6 +64,16 @@ def create_emulator_app(
     @post(CHAT_PATH, status_code=200)
     async def chat_completions(request: Request[Any, Any, Any], deployment: FromPath[str]) -> Response[Any]:
         return await _handle_chat(request, deployment, config, state)
+
+    @post(V1_CHAT_PATH, status_code=200)
+    async def v1_chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
+        return await _handle_chat(request, None, config, state)
+
+    @post("/_emulator/tokens", status_code=204)
+    async def accept_token(request: Request[Any, Any, Any]) -> None:
+        """Accept a bearer token until ``expires_on`` (what a test's fake Entra credential issued)."""
+        payload = msgspec.json.decode(await request.body())
+        state.accept_token(str(payload["token"]), float(payload["expires_on"]))
 
     @get("/_emulator/requests")
     async def list_requests() -> Response[bytes]:
@@ -119,6 +133,8 @@ def create_emulator_app(
     return Litestar(
         route_handlers=[
             chat_completions,
+            v1_chat_completions,
+            accept_token,
             list_requests,
             clear_requests,
             add_script,
@@ -132,18 +148,25 @@ def create_emulator_app(
         exception_handlers={NotFoundException: _not_found, HTTPException: _http_error, Exception: _crash},
         state=State({_STATE_KEY: state, _CONFIG_KEY: config}),
         openapi_config=None,
+        # Logging belongs to whoever runs the emulator (the gateway in `serve --emulator` configures it).
+        logging_config=None,
     )
 
 
 async def _handle_chat(
-    request: Request[Any, Any, Any], deployment: str, config: EmulatorConfig, state: EmulatorState
+    request: Request[Any, Any, Any], deployment: str | None, config: EmulatorConfig, state: EmulatorState
 ) -> Response[Any]:
+    """``deployment`` is None on the v1 surface: there the body's ``model`` names it."""
     request_id = str(uuid.uuid4())
     raw = await request.body()
     try:
         recorded_body: Any = msgspec.json.decode(raw)
     except msgspec.DecodeError:
         recorded_body = raw.decode("utf-8", "replace")
+    v1 = deployment is None
+    if deployment is None:
+        model = recorded_body.get("model") if isinstance(recorded_body, dict) else None
+        deployment = model if isinstance(model, str) else ""
     record = RecordedRequest(
         method=request.method,
         path=request.url.path,
@@ -154,7 +177,7 @@ async def _handle_chat(
     )
     state.record(record)
     try:
-        response = await _pipeline(request, raw, deployment, config, state, request_id, record)
+        response = await _pipeline(request, raw, deployment, config, state, request_id, record, v1=v1)
     except errors.AzureError as exc:
         response = azure_json(exc.status, exc.body, request_id, exc.headers)
     record.status = getattr(response, "recorded_status", response.status_code)  # None for a reset
@@ -169,11 +192,13 @@ async def _pipeline(
     state: EmulatorState,
     request_id: str,
     record: RecordedRequest,
+    *,
+    v1: bool = False,
 ) -> Response[Any]:
-    api_version = request.query_params.get("api-version")
+    api_version = request.query_params.get("api-version", V1_DEFAULT_API_VERSION if v1 else None)
     if api_version is None:
         raise errors.api_version_missing()
-    _check_credentials(request, config)
+    _check_credentials(request, config, state)
     features = features_for(api_version)
     if features is None:
         raise errors.api_version_unsupported()
@@ -202,8 +227,12 @@ async def _pipeline(
     return await action.respond(ctx)
 
 
-def _check_credentials(request: Request[Any, Any, Any], config: EmulatorConfig) -> None:
-    """``api-key: <key>``, or Entra-style ``Authorization: Bearer <token>`` (here the token is the key)."""
+def _check_credentials(request: Request[Any, Any, Any], config: EmulatorConfig, state: EmulatorState) -> None:
+    """``api-key: <key>``, or Entra-style ``Authorization: Bearer <token>``.
+
+    A bearer token is accepted when it is the key itself, or a token registered with ``state.accept_token``
+    (a test's fake Entra credential) that has not expired - an expired one gets Azure's 401.
+    """
     key = request.headers.get("api-key")
     if key is not None:
         if key != config.api_key:
@@ -212,7 +241,13 @@ def _check_credentials(request: Request[Any, Any, Any], config: EmulatorConfig) 
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != config.api_key:
+        token = token.strip()
+        if scheme.lower() != "bearer":
+            raise errors.unauthorized_bearer()
+        if token == config.api_key:
+            return
+        expires_on = state.token_expires_on(token)
+        if expires_on is None or expires_on <= time.time():
             raise errors.unauthorized_bearer()
         return
     raise errors.unauthorized_key()

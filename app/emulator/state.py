@@ -52,6 +52,7 @@ class EmulatorState:
         # Random fault injection (POST /_emulator/faults with "rate"); consulted when the script is empty.
         self.fault_mix: FaultMix | None = None
         self._gates: dict[str, asyncio.Event] = {}
+        self._tokens: dict[str, float] = {}
 
     # Requests ---------------------------------------------------------------------------------------
 
@@ -105,6 +106,18 @@ class EmulatorState:
             self._script.clear()
             self._gates.clear()
             self.fault_mix = None
+
+    # Entra ID tokens --------------------------------------------------------------------------------
+
+    def accept_token(self, token: str, expires_on: float) -> None:
+        """Accept ``Authorization: Bearer <token>`` until ``expires_on`` (epoch seconds), like Entra would."""
+        with self._lock:
+            self._tokens[token] = expires_on
+
+    def token_expires_on(self, token: str) -> float | None:
+        """When an accepted token expires, or None for a token this emulator never issued."""
+        with self._lock:
+            return self._tokens.get(token)
 
     # Gates ------------------------------------------------------------------------------------------
 

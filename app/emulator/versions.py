@@ -59,6 +59,8 @@ KNOWN_API_VERSIONS: Final[dict[str, VersionFeatures]] = {
     "2025-04-01-preview": _EVERYTHING,
     "preview": _EVERYTHING,
     "latest": _EVERYTHING,
+    # The v1 surface's own (optional) api-version.
+    "v1": _EVERYTHING,
 }
 
 # Every field that is version-gated; fields outside it are accepted by all versions.

@@ -112,6 +112,11 @@ class ResponseStream:
     # -- public -----------------------------------------------------------------------------------------
 
     @property
+    def usage(self) -> m.CompletionUsage | None:
+        """Azure's token usage, once its usage chunk has arrived (the translator asks for it)."""
+        return self._usage
+
+    @property
     def finished(self) -> bool:
         """Azure sent its finish_reason (the usage chunk and [DONE] may still follow)."""
         return self._finish_reason is not None

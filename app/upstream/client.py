@@ -17,9 +17,11 @@ from types import TracebackType
 from urllib.parse import quote
 
 import httpx
+import msgspec
 
-from app import context
+from app import context, observe
 from app.config import Settings
+from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
 from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
 from app.upstream.transport import AiohttpTransport
 
@@ -34,6 +36,8 @@ __all__ = [
     "UpstreamStream",
     "UpstreamUnavailable",
     "chat_completions_url",
+    "upstream_url",
+    "v1_chat_completions_url",
 ]
 
 
@@ -127,6 +131,16 @@ class UpstreamStream:
             yield [b"\n".join(data)]
 
 
+_JSON = msgspec.json.Encoder()
+# Azure's id for one call: what Microsoft support asks for; logged with our request id.
+APIM_REQUEST_ID = "apim-request-id"
+
+
+def _failure_outcome(exc: Exception) -> str:
+    """The attempts metric's outcome for a call that got no HTTP response."""
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_error"
+
+
 def _unavailable(exc: Exception, host: str, when: str = "") -> UpstreamUnavailable:
     """``when`` (e.g. "mid-stream") says at which point the failure happened, if not while connecting."""
     if isinstance(exc, httpx.TimeoutException):
@@ -159,6 +173,26 @@ def chat_completions_url(base_url: str, deployment: str, query: Mapping[str, str
     return base.copy_with(raw_path=base.raw_path + path.encode("ascii")).copy_merge_params(dict(query))
 
 
+def v1_chat_completions_url(base_url: str, query: Mapping[str, str]) -> httpx.URL:
+    """Azure's v1 surface: ``{endpoint}/openai/v1/chat/completions``; the deployment goes in the body's ``model``.
+
+    As with ``OpenAI(base_url=f"{endpoint}/openai/v1/")``. An endpoint that already ends in ``/openai`` or
+    ``/openai/v1`` is not extended twice (people paste either from the portal). ``api-version`` is optional on
+    this surface; every ``default_query`` entry that is set is sent.
+    """
+    base = base_url.rstrip("/")
+    if not base.endswith("/openai/v1"):
+        base = base + "/v1" if base.endswith("/openai") else base + "/openai/v1"
+    return httpx.URL(base + "/chat/completions").copy_merge_params(dict(query))
+
+
+def upstream_url(settings: Settings) -> httpx.URL:
+    """The Chat Completions URL for ``settings.api_surface``."""
+    if settings.api_surface == "v1":
+        return v1_chat_completions_url(settings.openai_base_url, settings.default_query)
+    return chat_completions_url(settings.openai_base_url, settings.openai_model, settings.default_query)
+
+
 def _note_attempt() -> None:
     """Count an upstream attempt for the access log and error messages."""
     if (ctx := context.current()) is not None:
@@ -184,15 +218,27 @@ class AzureChatClient:
     ``stream_chat`` holds the slot until the stream is drained) and ``_send`` (retries with backoff).
     """
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        credential: TokenCredential | None = None,
+    ) -> None:
         n = settings.num_concurrent_requests
-        self.url = chat_completions_url(
-            settings.openai_base_url, settings.openai_model, settings.default_query
-        )
+        self.url = upstream_url(settings)
+        self._deployment = settings.openai_model
         self._semaphore = asyncio.Semaphore(n)
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
         # aiohttp moves the bytes: httpx's own pool costs O(pool size) per request (see transport.py).
         self._transport = transport or AiohttpTransport(limits=limits, trust_env=True)
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        self.token: EntraToken | None = None
+        """With ``auth = "entra_id"``: the bearer token cache; every call asks it for a fresh-enough token."""
+        if settings.auth == "entra_id":
+            self.token = EntraToken(credential or make_credential(settings), settings.entra_scope)
+        elif settings.openai_api_key is not None:
+            headers["api-key"] = settings.openai_api_key.get_secret_value()
         self._max_queue = settings.max_queue
         self._max_queue_wait = settings.max_queue_wait
         self.request_timeout = settings.request_timeout
@@ -203,11 +249,7 @@ class AzureChatClient:
         self.queued = 0
         """Requests waiting for a slot right now."""
         self._client = httpx.AsyncClient(
-            headers={
-                "api-key": settings.openai_api_key.get_secret_value(),
-                "content-type": "application/json",
-                "accept": "application/json",
-            },
+            headers=headers,
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
                 read=settings.read_timeout,
@@ -247,46 +289,74 @@ class AzureChatClient:
                     f"The gateway is at capacity ({self.in_flight} Azure calls in flight, {self.queued} waiting); "
                     "retry shortly."
                 )
-            loop = asyncio.get_running_loop()
-            until = loop.time() + self._max_queue_wait
-            if deadline is not None:
-                until = min(until, deadline)
-            self.queued += 1
-            try:
-                async with asyncio.timeout_at(until):
-                    await self._semaphore.acquire()
-            except TimeoutError:
-                raise GatewayBusy(
-                    f"The gateway is at capacity: no Azure slot became free within {self._max_queue_wait:g}s; "
-                    "retry shortly.",
-                    retry_after=max(1, round(self._max_queue_wait / 10)),
-                ) from None
-            finally:
-                self.queued -= 1
+            with observe.slot_wait():
+                await self._wait_for_slot(deadline)
         else:
             await self._semaphore.acquire()
         self.in_flight += 1
+        observe.IN_FLIGHT.inc()
         try:
             yield
         finally:
+            observe.IN_FLIGHT.dec()
             self.in_flight -= 1
             self._semaphore.release()
+
+    async def _wait_for_slot(self, deadline: float | None) -> None:
+        """No slot is free: wait in the bounded queue (see ``_slot``), or raise ``GatewayBusy``."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self._max_queue_wait
+        if deadline is not None:
+            until = min(until, deadline)
+        self.queued += 1
+        try:
+            async with asyncio.timeout_at(until):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise GatewayBusy(
+                f"The gateway is at capacity: no Azure slot became free within {self._max_queue_wait:g}s; "
+                "retry shortly.",
+                retry_after=max(1, round(self._max_queue_wait / 10)),
+            ) from None
+        finally:
+            self.queued -= 1
+
+    async def _headers_for(self, base: httpx.Headers) -> httpx.Headers:
+        """``base`` with this call's credentials: as they are with an api-key, plus a fresh bearer with Entra ID."""
+        auth = await self._auth_headers()
+        return base if auth is None else httpx.Headers({**base, **auth})
+
+    async def _auth_headers(self) -> dict[str, str] | None:
+        """Per-call credentials: an Entra bearer token (the api-key is a fixed client header instead)."""
+        if self.token is None:
+            return None
+        try:
+            return await self.token.headers()
+        except TokenUnavailable as exc:
+            raise UpstreamUnavailable(f"Azure OpenAI at {self._host}: {exc}") from None
 
     async def _send(self, body: bytes) -> httpx.Response:
         """One attempt, body fully read; ``attempt`` retries it (inside the slot, or the pool starves).
 
         Straight to the transport with the client's headers and timeouts: ``AsyncClient.send`` would add
         cookie-jar bookkeeping, auth and redirect hooks and a log line (a third of the gateway's CPU under
-        load), none of which an api-key call that never redirects needs.
+        load), none of which a call that never redirects needs.
         """
+        # Per attempt: a retry after a long wait gets a fresh Entra token.
+        headers = await self._headers_for(self._headers)
         _note_attempt()
-        request = httpx.Request("POST", self.url, headers=self._headers, content=body, extensions=self._extensions)
-        response = await self._transport.handle_async_request(request)
+        request = httpx.Request("POST", self.url, headers=headers, content=body, extensions=self._extensions)
         try:
-            await response.aread()
-        finally:
-            await response.aclose()
+            response = await self._transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            observe.note_attempt(_failure_outcome(exc))
+            raise
         _note_upstream_id(response)
+        observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
         return response
 
     async def attempt(self, fn: Callable[[], Awaitable[httpx.Response]], deadline: float) -> httpx.Response:
@@ -338,12 +408,18 @@ class AzureChatClient:
             # so a 429/5xx/reset here is retried by ``attempt`` before the client has seen anything.
             # Straight to the aiohttp transport, as in _send: its reads hand over everything that arrived at once,
             # so the route writes one chunk per read (h11 split a fast stream into one read per event).
+            headers = await self._headers_for(self._stream_headers)
             request = httpx.Request(
-                "POST", self.url, headers=self._stream_headers, content=body, extensions={"timeout": timeout_ext}
+                "POST", self.url, headers=headers, content=body, extensions={"timeout": timeout_ext}
             )
             _note_attempt()
-            response = await self._transport.handle_async_request(request)
+            try:
+                response = await self._transport.handle_async_request(request)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                observe.note_attempt(_failure_outcome(exc))
+                raise
             _note_upstream_id(response)
+            observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
             if response.status_code >= 300:
                 try:
                     await response.aread()
@@ -360,6 +436,35 @@ class AzureChatClient:
             finally:
                 await response.aclose()
 
+    async def probe(self) -> tuple[bool, str]:
+        """Is Azure reachable, are the credentials good, does the deployment exist? For ``/readyz``.
+
+        Sends a Chat request with no messages: Azure checks the key (or token), the deployment and the
+        api-version, then rejects the body with a 400 before any model runs - so the probe costs no tokens.
+        No concurrency slot (a full gateway is still ready) and no retries; one connect timeout at most.
+        Returns (ok, a short reason); 400 and 429 (throttled, but there) count as reachable.
+        """
+        body = b'{"messages":[],"model":' + _JSON.encode(self._deployment) + b"}"
+        try:
+            response = await self._client.post(
+                self.url,
+                content=body,
+                headers=await self._auth_headers(),
+                timeout=self._client.timeout.connect,
+            )
+        except UpstreamUnavailable as exc:
+            return False, str(exc)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            return False, str(_unavailable(exc, self._host))
+        status = response.status_code
+        if status in (200, 400, 422, 429):
+            return True, f"HTTP {status} from {self._host}"
+        if status in (401, 403):
+            return False, f"HTTP {status} from {self._host}: the credentials were rejected"
+        if status == 404:
+            return False, f"HTTP 404 from {self._host}: no such deployment or endpoint path"
+        return False, f"HTTP {status} from {self._host}"
+
     @property
     def free_slots(self) -> int:
         """How many of the ``num_concurrent_requests`` slots are free right now (for health and tests)."""
@@ -367,7 +472,10 @@ class AzureChatClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        await self._client.aclose()
         await self._transport.aclose()
+        if self.token is not None:
+            await self.token.aclose()
 
     async def __aenter__(self) -> AzureChatClient:
         return self

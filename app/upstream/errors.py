@@ -36,7 +36,7 @@ def _text(value: Any) -> str | None:
 
 
 def from_upstream_status(
-    reply: UpstreamResponse | UpstreamStream, *, deployment: str, endpoint: str
+    reply: UpstreamResponse | UpstreamStream, *, deployment: str, endpoint: str, auth: str = "api_key"
 ) -> GatewayError:
     """The GatewayError for a non-2xx reply from Azure."""
     error = _azure_error(reply.body)
@@ -44,10 +44,14 @@ def from_upstream_status(
     code = _text(error.get("code"))
     status = reply.status
     if status == 401 or status == 403:
+        fix = (
+            "Check that the gateway's Entra ID identity has the 'Cognitive Services OpenAI User' role on"
+            if auth == "entra_id"
+            else "Check the gateway's openai_api_key (GATEWAY_OPENAI_API_KEY) for"
+        )
         return GatewayError(
             502,
-            "Azure OpenAI rejected the gateway's credentials (HTTP "
-            f"{status}). Check the gateway's openai_api_key (GATEWAY_OPENAI_API_KEY) for {endpoint}.",
+            f"Azure OpenAI rejected the gateway's credentials (HTTP {status}). {fix} {endpoint}.",
             code="upstream_auth_failed",
         )
     if status == 404:

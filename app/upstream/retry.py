@@ -27,6 +27,8 @@ import httpx
 import tenacity
 from tenacity.stop import stop_base
 
+from app import observe
+
 __all__ = [
     "RETRY_STATUSES",
     "DeadlineExceeded",
@@ -98,6 +100,16 @@ def _should_retry(state: tenacity.RetryCallState) -> bool:
     return isinstance(response, httpx.Response) and response.status_code in RETRY_STATUSES
 
 
+def _reason(state: tenacity.RetryCallState) -> str:
+    """The retries metric's label for the attempt being retried (the attempts metric's outcome names)."""
+    outcome = state.outcome
+    if outcome is None:
+        return "connection_error"
+    if outcome.failed:
+        return "timeout" if isinstance(outcome.exception(), httpx.TimeoutException) else "connection_error"
+    return observe.outcome_of(outcome.result().status_code)
+
+
 def _describe(state: tenacity.RetryCallState) -> str:
     outcome = state.outcome
     if outcome is None:
@@ -130,6 +142,7 @@ async def attempt(
         return loop.time() + (state.upcoming_sleep or 0.0) >= deadline
 
     async def before_sleep(state: tenacity.RetryCallState) -> None:
+        observe.note_retry(_reason(state))
         if state.outcome is not None and not state.outcome.failed:
             await state.outcome.result().aclose()
         log.info(

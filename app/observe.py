@@ -1,0 +1,339 @@
+"""What the gateway tells operators: Prometheus metrics and one structured log line per request.
+
+One ``Record`` per HTTP request lives in a ContextVar for the whole request (set by :class:`Observed`, a pure
+ASGI wrapper around the app, so 404s and errors are seen too). The code that talks to Azure adds to it - time
+spent on Azure, attempts, Azure's ``apim-request-id``, token usage - without every layer passing it along.
+When the response headers leave, the latency split is observed and sent to the client as a standard
+``Server-Timing: upstream;dur=12.345, gateway;dur=0.210`` header (milliseconds; ``upstream`` = waiting on
+Azure, slot wait and retries included; ``gateway`` = everything else: decoding, translating, encoding,
+framework; for a stream, up to its first byte); when the response ends, one ``request`` log line is written.
+The record is a shared mutable object, not a copy, so time recorded inside a task spawned by the request (a
+streaming pump, say) still counts.
+
+Metrics (all prefixed ``gateway_``; Litestar's Prometheus plugin adds requests by route and status and the
+total latency). Every label has a small, fixed set of values: route templates, status codes, outcome names,
+the configured deployment - never a request id, a user or a raw path.
+
+==========================================  =========  ==========================================
+name                                        type       labels
+==========================================  =========  ==========================================
+gateway_requests_total                      counter    method, path (route template), status_code
+gateway_request_duration_seconds            histogram  method, path, status_code (the total)
+gateway_upstream_duration_seconds           histogram  route
+gateway_overhead_duration_seconds           histogram  route (the gateway's own share)
+gateway_upstream_attempts_total             counter    outcome
+gateway_upstream_retries_total              counter    reason
+gateway_upstream_in_flight                  gauge
+gateway_upstream_waiting                    gauge      (requests queued for a concurrency slot)
+gateway_upstream_slot_wait_seconds          histogram
+gateway_tokens_total                        counter    deployment, kind (input/output/cached/reasoning)
+gateway_open_streams                        gauge      route
+==========================================  =========  ==========================================
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import structlog
+from prometheus_client import Counter, Gauge, Histogram
+
+from app import context
+from app.models import generated as m
+
+__all__ = [
+    "Observed",
+    "Record",
+    "count_usage",
+    "current",
+    "note_attempt",
+    "note_retry",
+    "open_stream",
+    "upstream_time",
+]
+
+# LLM calls take from a few hundred milliseconds to many minutes.
+LATENCY_BUCKETS: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, float("inf"))
+# The gateway's own work is measured in microseconds to milliseconds.
+OVERHEAD_BUCKETS: Final = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, float("inf"),
+)  # fmt: skip
+
+# The only values the `route` label takes; anything else is "other".
+ROUTES: Final = frozenset({"/v1/responses", "/v1/chat/completions"})
+# Probes and scrapes: counted by Litestar's plugin, but not worth a log line each at info level.
+QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
+
+UPSTREAM_SECONDS = Histogram(
+    "gateway_upstream_duration_seconds",
+    "Time a request spent waiting on Azure OpenAI (slot wait, attempts and backoff; streams: to the first byte).",
+    ["route"],
+    buckets=LATENCY_BUCKETS,
+)
+OVERHEAD_SECONDS = Histogram(
+    "gateway_overhead_duration_seconds",
+    "The gateway's own share of a request's latency: total minus upstream (as in Server-Timing).",
+    ["route"],
+    buckets=OVERHEAD_BUCKETS,
+)
+ATTEMPTS = Counter(
+    "gateway_upstream_attempts",
+    "Calls to Azure OpenAI, retries included, by outcome.",
+    ["outcome"],
+)
+RETRIES = Counter("gateway_upstream_retries", "Calls to Azure OpenAI that were retried, by the reason.", ["reason"])
+IN_FLIGHT = Gauge(
+    "gateway_upstream_in_flight", "Azure OpenAI calls holding a concurrency slot now.", multiprocess_mode="livesum"
+)
+WAITING = Gauge(
+    "gateway_upstream_waiting", "Requests waiting for a free concurrency slot now.", multiprocess_mode="livesum"
+)
+SLOT_WAIT = Histogram(
+    "gateway_upstream_slot_wait_seconds",
+    "Time requests waited for one of the num_concurrent_requests slots.",
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, float("inf")),
+)
+TOKENS = Counter("gateway_tokens", "Tokens Azure OpenAI reported, by deployment and kind.", ["deployment", "kind"])
+OPEN_STREAMS = Gauge(
+    "gateway_open_streams", "Streamed responses being sent now.", ["route"], multiprocess_mode="livesum"
+)
+
+access_log = structlog.get_logger("app.access")
+
+
+@dataclass(slots=True)
+class Record:
+    """What one request did; filled in as it goes, written out once at the end."""
+
+    method: str
+    path: str
+    route: str
+    started: float
+    request_id: str | None = None
+    status: int | None = None
+    upstream: float = 0.0
+    slot_wait: float = 0.0
+    attempts: int = 0
+    apim_request_ids: list[str] = field(default_factory=list)
+    deployment: str | None = None
+    tokens: dict[str, int] = field(default_factory=dict)
+    stream: bool = False
+    error_code: str | None = None
+    headers_after: float | None = None
+
+
+_CURRENT: ContextVar[Record | None] = ContextVar("gateway_record", default=None)
+
+
+def current() -> Record | None:
+    """The record of the request being served (None outside one, e.g. in ``python -m app check``)."""
+    return _CURRENT.get()
+
+
+def route_of(path: str) -> str:
+    return path if path in ROUTES else "other"
+
+
+def add_upstream(seconds: float) -> None:
+    """Count ``seconds`` as time the current request spent on Azure."""
+    if (record := _CURRENT.get()) is not None:
+        record.upstream += seconds
+
+
+class upstream_time:  # lower-case: used like a function, `with upstream_time(): ...`
+    """``with upstream_time(): await azure_call()`` counts the block as time spent on Azure.
+
+    A class, not ``@contextmanager``: it runs on every request, and a generator-based one costs several
+    times more.
+    """
+
+    __slots__ = ("_start",)
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *_: object) -> None:
+        add_upstream(time.perf_counter() - self._start)
+
+
+@contextmanager
+def slot_wait() -> Iterator[None]:
+    """Around waiting for a concurrency slot: the waiting gauge, the wait histogram."""
+    start = time.perf_counter()
+    WAITING.inc()
+    try:
+        yield
+    finally:
+        WAITING.dec()
+        waited = time.perf_counter() - start
+        SLOT_WAIT.observe(waited)
+        if (record := _CURRENT.get()) is not None:
+            record.slot_wait += waited
+
+
+def outcome_of(status: int) -> str:
+    if status < 400:
+        return "success"
+    if status == 429:
+        return "throttled"
+    return "server_error" if status >= 500 else "client_error"
+
+
+def note_attempt(outcome: str, apim_request_id: str | None = None) -> None:
+    """One call to Azure finished: ``outcome`` is ``outcome_of(status)``, ``timeout`` or ``connection_error``."""
+    ATTEMPTS.labels(outcome).inc()
+    if (record := _CURRENT.get()) is not None:
+        record.attempts += 1
+        if apim_request_id:
+            record.apim_request_ids.append(apim_request_id)
+
+
+def note_retry(reason: str) -> None:
+    """A failed attempt is about to be retried; ``reason`` is its outcome."""
+    RETRIES.labels(reason).inc()
+
+
+def note_deployment(deployment: str) -> None:
+    if (record := _CURRENT.get()) is not None:
+        record.deployment = deployment
+
+
+def note_error(code: str | None) -> None:
+    if (record := _CURRENT.get()) is not None:
+        record.error_code = code
+
+
+def count_usage(usage: Any, deployment: str | None = None) -> None:
+    """Azure's token usage for one answer: the counters and the request's log line.
+
+    ``deployment`` defaults to the one the current request was sent to (``note_deployment``).
+    """
+    if not isinstance(usage, m.CompletionUsage):
+        return
+    record = _CURRENT.get()
+    if deployment is None:
+        deployment = record.deployment if record is not None and record.deployment else "unknown"
+    prompt = usage.prompt_tokens_details
+    completion = usage.completion_tokens_details
+    cached = prompt.cached_tokens if isinstance(prompt, m.PromptTokensDetails) else None
+    reasoning = completion.reasoning_tokens if isinstance(completion, m.CompletionTokensDetails) else None
+    counts = {
+        "input": usage.prompt_tokens,
+        "output": usage.completion_tokens,
+        "cached": cached if isinstance(cached, int) else 0,
+        "reasoning": reasoning if isinstance(reasoning, int) else 0,
+    }
+    for kind, value in counts.items():
+        if value:
+            TOKENS.labels(deployment, kind).inc(value)
+    if record is not None:
+        record.deployment = deployment
+        for kind, value in counts.items():
+            record.tokens[kind] = record.tokens.get(kind, 0) + value
+
+
+@contextmanager
+def open_stream() -> Iterator[None]:
+    """Around sending a streamed response: the open-streams gauge."""
+    record = _CURRENT.get()
+    route = record.route if record is not None else "other"
+    if record is not None:
+        record.stream = True
+    gauge = OPEN_STREAMS.labels(route)
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
+
+
+def _request_id(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers") or ():
+        if name == b"x-request-id":
+            return value.decode("latin-1")[:128]
+    return None
+
+
+class Observed:
+    """Pure ASGI around the whole app: the per-request record, the latency split and its ``Server-Timing``
+    header, the access log line."""
+
+    __slots__ = ("app", "log_all")
+
+    def __init__(self, app: Any, *, log_all: bool = True) -> None:
+        self.app = app
+        self.log_all = log_all
+        """``access_log``: a line for every request; otherwise only for those that failed with a 5xx."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        ctx = context.current()  # RequestIdApp's: our x-request-id
+        record = Record(
+            method=scope.get("method", ""), path=path, route=route_of(path), started=time.perf_counter()
+        )
+        token = _CURRENT.set(record)
+
+        async def observed_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                record.status = message["status"]
+                record.headers_after = time.perf_counter() - record.started
+                own = max(record.headers_after - record.upstream, 0.0)
+                if record.route != "other":
+                    UPSTREAM_SECONDS.labels(record.route).observe(record.upstream)
+                    OVERHEAD_SECONDS.labels(record.route).observe(own)
+                timing = f"upstream;dur={record.upstream * 1000:.3f}, gateway;dur={own * 1000:.3f}"
+                message["headers"] = [*message.get("headers", ()), (b"server-timing", timing.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            _CURRENT.reset(token)
+            if record.request_id is None:
+                record.request_id = ctx.request_id if ctx is not None else _request_id(scope)
+            if self.log_all or record.status is None or record.status >= 500:
+                _log(record)
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 3)
+
+
+def _log(record: Record) -> None:
+    total = time.perf_counter() - record.started
+    fields: dict[str, Any] = {
+        "request_id": record.request_id,
+        "method": record.method,
+        "route": record.route if record.route != "other" else record.path[:200],
+        "status": record.status,
+        "duration_ms": _ms(total),
+        "upstream_ms": _ms(record.upstream),
+        "gateway_ms": _ms(None if record.headers_after is None else max(record.headers_after - record.upstream, 0)),
+        "upstream_attempts": record.attempts,
+        "apim_request_id": record.apim_request_ids[-1] if record.apim_request_ids else None,
+    }
+    if len(record.apim_request_ids) > 1:
+        fields["apim_request_ids"] = record.apim_request_ids
+    if record.slot_wait:
+        fields["slot_wait_ms"] = _ms(record.slot_wait)
+    if record.stream:
+        fields["stream"] = True
+    if record.tokens:
+        fields["deployment"] = record.deployment
+        fields.update({f"{kind}_tokens": value for kind, value in record.tokens.items()})
+    if record.error_code:
+        fields["error_code"] = record.error_code
+    if record.path in QUIET_PATHS and (record.status or 500) < 400:
+        access_log.debug("request", **fields)
+    elif record.status is not None and record.status >= 500:
+        access_log.warning("request", **fields)
+    else:
+        access_log.info("request", **fields)

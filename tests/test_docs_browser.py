@@ -1,0 +1,69 @@
+"""``/docs`` in a real browser: headless Chromium (Debian's package) through Playwright.
+
+Swagger UI must render both operations from files the gateway serves itself: every request the page makes is
+recorded and must go to the gateway on 127.0.0.1 (no CDN, no fonts, no telemetry). Chromium runs with
+background networking, component updates and sync off, so the browser's own traffic cannot hide among the
+page's. A screenshot is saved in the test's tmp folder for a human to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium is not installed (apt-get install -y chromium; .ci/run installs it in CI)",
+)
+
+
+def test_docs_page_lists_both_operations_with_no_request_off_the_machine(gateway_url: str, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    requested: list[str] = []
+    failed: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh user-data-dir: no cached state, no extensions
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            service_workers="block",
+        )
+        try:
+            page = context.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            page.on("requestfailed", lambda request: failed.append(request.url))
+            page.goto(f"{gateway_url}/docs", wait_until="networkidle")
+            operations = page.locator(".opblock-summary-path")
+            operations.first.wait_for(timeout=15_000)
+            paths = sorted(operations.all_inner_texts())
+            post_ops = page.locator(".opblock-post").count()
+            page.screenshot(path=str(tmp_path / "docs.png"), full_page=True)
+        finally:
+            context.close()
+
+    assert [p.replace("\u200b", "") for p in paths] == ["/v1/chat/completions", "/v1/responses"]
+    assert post_ops == 2
+    assert (tmp_path / "docs.png").stat().st_size > 10_000
+    assert f"{gateway_url}/docs" in requested and f"{gateway_url}/openapi.json" in requested
+    local_schemes = ("data", "blob")  # inline resources: nothing leaves the page
+    off_machine = [
+        u for u in requested if urlsplit(u).scheme not in local_schemes and urlsplit(u).hostname != "127.0.0.1"
+    ]
+    assert off_machine == [], f"the docs page requested {off_machine}"
+    assert failed == [], f"requests failed: {failed}"
