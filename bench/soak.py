@@ -5,11 +5,13 @@
 
 Starts the Azure emulator and the gateway as two separate processes (so the gateway's RSS is its own),
 tells the emulator to inject a fault into a random 5% of requests, runs the clients, and reports the
-outcomes by kind, p50/p99 latency, throughput, upstream attempts per request, and the gateway's RSS at the
-start and the end. ``--url``/``--emulator-url``/``--pid`` point it at servers you started yourself.
+outcomes by kind, p50/p99 latency, throughput, upstream attempts by outcome and retries (from the gateway's
+own /metrics), and the gateway's RSS at the start and the end. Every request carries an ``x-request-id``;
+a client-side failure is listed with it, so ``--gateway-log PATH`` finds the gateway's line for it.
+``--url``/``--emulator-url``/``--pid`` point it at servers you started yourself.
 
-The request mix is pluggable: a workload is an async function ``(client) -> httpx.Response`` registered in
-``WORKLOADS``; streaming workloads can be added there once streaming lands.
+The request mix is pluggable: a workload is an async function ``(client, headers) -> httpx.Response``
+registered in ``WORKLOADS``.
 """
 
 from __future__ import annotations
@@ -32,26 +34,27 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 AZURE_KEY = "emulator-key"
 
-Workload = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
+Workload = Callable[[httpx.AsyncClient, dict[str, str]], Awaitable[httpx.Response]]
 
 
-async def responses(client: httpx.AsyncClient) -> httpx.Response:
-    return await client.post("/v1/responses", json={"model": "x", "input": f"soak {random.random():.6f}"})
+async def responses(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
+    body = {"model": "x", "input": f"soak {random.random():.6f}"}
+    return await client.post("/v1/responses", json=body, headers=headers)
 
 
-async def chat(client: httpx.AsyncClient) -> httpx.Response:
+async def chat(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
     body = {"model": "x", "messages": [{"role": "user", "content": f"soak {random.random():.6f}"}]}
-    return await client.post("/v1/chat/completions", json=body)
+    return await client.post("/v1/chat/completions", json=body, headers=headers)
 
 
-async def responses_stream(client: httpx.AsyncClient) -> httpx.Response:
+async def responses_stream(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
     body = {"model": "x", "input": f"soak {random.random():.6f}", "stream": True}
-    return await client.post("/v1/responses", json=body)
+    return await client.post("/v1/responses", json=body, headers=headers)
 
 
-async def chat_stream(client: httpx.AsyncClient) -> httpx.Response:
+async def chat_stream(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
     body = {"model": "x", "messages": [{"role": "user", "content": f"soak {random.random():.6f}"}], "stream": True}
-    return await client.post("/v1/chat/completions", json=body)
+    return await client.post("/v1/chat/completions", json=body, headers=headers)
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -100,7 +103,9 @@ def wait_up(url: str, proc: subprocess.Popen[bytes] | None) -> None:
             time.sleep(0.1)
 
 
-def start_servers(num_concurrent: int) -> tuple[str, str, list[subprocess.Popen[bytes]]]:
+def start_servers(
+    num_concurrent: int, gateway_log: str | None
+) -> tuple[str, str, list[subprocess.Popen[bytes]]]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     e_port, g_port = free_port(), free_port()
     emulator = subprocess.Popen(
@@ -119,16 +124,34 @@ def start_servers(num_concurrent: int) -> tuple[str, str, list[subprocess.Popen[
         "GATEWAY_API_VERSION": "2024-10-21",
         "GATEWAY_NUM_CONCURRENT_REQUESTS": str(num_concurrent),
     }
+    log = open(gateway_log, "wb") if gateway_log else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
     gateway = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--port", str(g_port)],
         env=gateway_env,
         cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     gateway_url = f"http://127.0.0.1:{g_port}"
     wait_up(f"{gateway_url}/openapi.json", gateway)
     return gateway_url, emulator_url, [gateway, emulator]
+
+
+def upstream_counts(gateway_url: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Calls to Azure by outcome and retries by reason, from the gateway's own /metrics."""
+    attempts: dict[str, int] = {}
+    retries: dict[str, int] = {}
+    text = httpx.get(f"{gateway_url}/metrics", timeout=30).text
+    for line in text.splitlines():
+        for prefix, into, label in (
+            ("gateway_upstream_attempts_total{", attempts, "outcome"),
+            ("gateway_upstream_retries_total{", retries, "reason"),
+        ):
+            if line.startswith(prefix):
+                labels, _, value = line[len(prefix) :].rpartition("} ")
+                name = labels.split(f'{label}="', 1)[1].split('"', 1)[0]
+                into[name] = int(float(value))
+    return attempts, retries
 
 
 def parse_mix(text: str) -> list[tuple[str, float]]:
@@ -162,31 +185,37 @@ def kind_of(response: httpx.Response) -> str:
     return f"{response.status_code} {code}"
 
 
-async def run(args: argparse.Namespace, gateway_url: str) -> tuple[Counter[str], Counter[str], list[float], int]:
+async def run(
+    args: argparse.Namespace, gateway_url: str
+) -> tuple[Counter[str], Counter[str], list[float], list[str]]:
     mix = parse_mix(args.mix)
     names = [n for n, _ in mix]
     weights = [w for _, w in mix]
     outcomes: Counter[str] = Counter()
     by_workload: Counter[str] = Counter()
     latencies: list[float] = []
+    failures: list[str] = []
     stop_at = time.monotonic() + args.duration
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
 
     async def client_loop(client: httpx.AsyncClient) -> None:
         while time.monotonic() < stop_at:
             name = random.choices(names, weights)[0]
+            request_id = f"soak-{len(latencies) + len(failures)}-{random.getrandbits(32):08x}"
             started = time.perf_counter()
             try:
-                kind = kind_of(await WORKLOADS[name](client))
+                kind = kind_of(await WORKLOADS[name](client, {"x-request-id": request_id}))
             except httpx.HTTPError as exc:
                 kind = f"client {type(exc).__name__}"
+                # The id finds the gateway's own line for it in --gateway-log.
+                failures.append(f"{request_id} {name}: {exc!r} after {time.perf_counter() - started:.3f}s")
             latencies.append(time.perf_counter() - started)
             outcomes[kind] += 1
             by_workload[name] += 1
 
     async with httpx.AsyncClient(base_url=gateway_url, timeout=120, limits=limits) as client:
         await asyncio.gather(*(client_loop(client) for _ in range(args.clients)))
-    return outcomes, by_workload, latencies, len(latencies)
+    return outcomes, by_workload, latencies, failures
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -209,6 +238,7 @@ def main() -> int:
     parser.add_argument("--emulator-url", help="the running gateway's emulator (for fault injection)")
     parser.add_argument("--pid", type=int, help="the running gateway's pid (for RSS)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--gateway-log", metavar="PATH", help="write the started gateway's JSON log lines here")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON only")
     args = parser.parse_args()
     random.seed(args.seed)
@@ -217,7 +247,7 @@ def main() -> int:
     if args.url:
         gateway_url, emulator_url, pid = args.url, args.emulator_url, args.pid
     else:
-        gateway_url, emulator_url, procs = start_servers(args.concurrency)
+        gateway_url, emulator_url, procs = start_servers(args.concurrency, args.gateway_log)
         pid = procs[0].pid
     try:
         if emulator_url:
@@ -226,14 +256,15 @@ def main() -> int:
             httpx.post(f"{emulator_url}/_emulator/faults", json=mix).raise_for_status()
         rss_start = rss_mib(pid) if pid else float("nan")
         started = time.monotonic()
-        outcomes, by_workload, latencies, total = asyncio.run(run(args, gateway_url))
+        outcomes, by_workload, latencies, failures = asyncio.run(run(args, gateway_url))
+        total = len(latencies)
         elapsed = time.monotonic() - started
         rss_end = rss_mib(pid) if pid else float("nan")
-        upstream = injected = None
+        injected = None
         if emulator_url:
             injected = httpx.get(f"{emulator_url}/_emulator/faults").json()["injected"]
-            upstream = len(httpx.get(f"{emulator_url}/_emulator/requests", timeout=60).json())
             httpx.delete(f"{emulator_url}/_emulator/faults")
+        attempts, retries = upstream_counts(gateway_url)
     finally:
         for proc in procs:
             proc.terminate()
@@ -251,7 +282,10 @@ def main() -> int:
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "max_ms": round(max(latencies, default=float("nan")) * 1000, 1),
         "faults_injected": injected,
-        "upstream_requests_recorded": upstream,
+        "upstream_attempts": attempts,
+        "upstream_attempts_per_request": round(sum(attempts.values()) / max(total, 1), 3),
+        "retries": retries,
+        "client_errors": failures[:20],
         "rss_mib_start": round(rss_start, 1),
         "rss_mib_end": round(rss_end, 1),
     }
@@ -259,7 +293,12 @@ def main() -> int:
         print(json.dumps(summary))
     else:
         for key, value in summary.items():
-            print(f"{key:>28}: {value}")
+            if key == "client_errors":
+                print(f"{key:>30}: {len(failures)}")
+                for failure in value:
+                    print(f"{'':>32}{failure}")
+            else:
+                print(f"{key:>30}: {value}")
     return 0
 
 
