@@ -238,6 +238,7 @@ def _serve_workers(overrides: dict[str, Any], defaults: dict[str, Any], workers:
             port=settings.port,
             workers=workers,
             timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
+            timeout_keep_alive=settings.keep_alive_timeout,
             log_config=None,  # as in _serve_gateway: the app's own logging, one line per request
             access_log=False,
         )
@@ -319,6 +320,8 @@ async def _serve_gateway(
             # After shutdown_delay (see DrainingServer): uvicorn stops accepting, waits this long for in-flight
             # requests and streams, then runs the lifespan shutdown, which closes the Azure connection pool.
             timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
+            # uvicorn's default (5 s) equals httpx's idle expiry: the two race and a reused connection resets.
+            timeout_keep_alive=settings.keep_alive_timeout,
         ),
         health=app.state["health"],
         delay=settings.shutdown_delay,

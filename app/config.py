@@ -113,6 +113,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 32 * 1024 * 1024
     stream_idle_timeout: Annotated[float, msgspec.Meta(gt=0)] = 120.0
     drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    keep_alive_timeout: Annotated[int, msgspec.Meta(ge=1)] = 75
+    """Seconds an idle client connection stays open. Above the clients' own idle expiry (httpx and the openai
+    SDK: 5 s), so the server never closes a connection just as a client reuses it (a reset the client sees)."""
     gateway_api_keys: tuple[Secret, ...] = ()
     """Keys clients must present on /v1/* (``Authorization: Bearer`` or ``api-key``); empty = no auth."""
     allow_unauthenticated: bool = False
@@ -205,6 +208,9 @@ _FIELDS: Final[dict[str, _Field]] = {
         "stream_idle_timeout", "GATEWAY_STREAM_IDLE_TIMEOUT", "120.0", expected="a number of seconds > 0"
     ),
     "drain_timeout": _Field("drain_timeout", "GATEWAY_DRAIN_TIMEOUT", "30.0", expected="a number of seconds >= 0"),
+    "keep_alive_timeout": _Field(
+        "keep_alive_timeout", "GATEWAY_KEEP_ALIVE_TIMEOUT", "75", expected="a whole number of seconds >= 1"
+    ),
     "gateway_api_keys": _Field(
         "gateway_api_keys", "GATEWAY_GATEWAY_API_KEYS", '["key-one", "key-two"] (env: key-one,key-two)',
         expected="a list of non-empty strings",
