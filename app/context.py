@@ -1,18 +1,16 @@
-"""Per-request bookkeeping: our request id, Azure's ``apim-request-id``s and the number of upstream attempts.
+"""Our request id: on every response as ``x-request-id`` (a client's own is kept when it is a sane token).
 
-Every response carries ``x-request-id`` (a client's own is kept when it is a sane token), and one log line
-per request ties it to Azure's ``apim-request-id`` so an operator can hand Microsoft the id they need. The
-context lives in a ContextVar set by :class:`RequestIdApp` for the whole request, so the upstream client can
-add to it without every layer passing it along.
+It lives in a ContextVar set by :class:`RequestIdApp` for the whole request, so error logging and the
+request's log line (``app.observe``, which also keeps Azure's ``apim-request-id``s and the attempts) can
+name it without every layer passing it along.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar
@@ -23,15 +21,11 @@ REQUEST_ID_HEADER = "x-request-id"
 # A client's id is echoed into headers and logs: accept only a plain token, so nothing can be injected.
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
-log = logging.getLogger("app.access")
 
 
 @dataclass(slots=True)
 class RequestContext:
     request_id: str
-    upstream_ids: list[str] = field(default_factory=list)
-    attempts: int = 0
-    status: int | None = None
 
 
 _CURRENT: ContextVar[RequestContext | None] = ContextVar("gateway_request", default=None)
@@ -51,7 +45,7 @@ def _incoming_id(scope: Any) -> str | None:
 
 
 class RequestIdApp(Litestar):
-    """Litestar, plus an ``x-request-id`` on every HTTP response and one access log line per request.
+    """Litestar, plus an ``x-request-id`` on every HTTP response.
 
     Done here rather than as Litestar middleware because middleware only wraps matched routes: a 404 or 405
     from the router must carry the header too.
@@ -67,7 +61,6 @@ class RequestIdApp(Litestar):
 
         async def send_with_id(message: Any) -> None:
             if message["type"] == "http.response.start":
-                ctx.status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers") or () if k.lower() != b"x-request-id"]
                 message = {**message, "headers": [*headers, header]}
             await send(message)

@@ -49,6 +49,7 @@ from app.models import generated as m
 __all__ = [
     "Observed",
     "Record",
+    "attempts",
     "count_usage",
     "current",
     "note_attempt",
@@ -191,6 +192,11 @@ def note_attempt(outcome: str, apim_request_id: str | None = None) -> None:
         record.attempts += 1
         if apim_request_id:
             record.apim_request_ids.append(apim_request_id)
+
+
+def attempts() -> int:
+    """Calls to Azure so far for the current request (for error messages: "after 3 attempts")."""
+    return record.attempts if (record := _CURRENT.get()) is not None else 0
 
 
 def note_retry(reason: str) -> None:

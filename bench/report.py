@@ -76,7 +76,9 @@ class Report:
         self.out()
         self.out("**Systems.** *direct*: wrk straight to the stub with the Chat Completions body the gateway "
                  "would send (the zero-overhead limit). *gateway*: this project, one process "
-                 "(`python -m app serve`). *litellm*: LiteLLM proxy "
+                 "(`python -m app serve`, " + ("with" if m.get("access_log") else "without") + " the per-request "
+                 "log line: `access_log = " + ("true" if m.get("access_log") else "false") + "`; metrics and "
+                 "Server-Timing on). *litellm*: LiteLLM proxy "
                  f"{v.get('litellm', '?')}, one worker, `use_chat_completions_api: true` so `/v1/responses` is "
                  "bridged to Azure chat like ours, default settings otherwise. Same stub, same bodies, same wrk.")
         self.out()

@@ -164,8 +164,14 @@ def http_post(port: int, path: str, body: bytes, headers: dict[str, str]) -> sse
     return asyncio.run(sse_client.stream_once("127.0.0.1", port, raw, timeout=30))
 
 
+# The gateway runs as README's "Running for throughput" says: no per-request log line (--access-log turns it
+# on, to measure what it costs).
+ACCESS_LOG = "false"
+
+
 def gateway_env(stub_port: int, deployment: str = payloads.MODEL) -> dict[str, str]:
     return {
+        "GATEWAY_ACCESS_LOG": ACCESS_LOG,
         "GATEWAY_OPENAI_BASE_URL": f"http://127.0.0.1:{stub_port}",
         "GATEWAY_OPENAI_API_KEY": AZURE_KEY,
         "GATEWAY_OPENAI_MODEL": deployment,
@@ -480,7 +486,10 @@ def main() -> int:
     parser.add_argument("--litellm-venv", default=str(BENCH / ".venv-bench"))
     parser.add_argument("--output", default=str(OUT / "results.json"))
     parser.add_argument("--scaling-only", action="store_true", help="only re-run the --workers phase")
+    parser.add_argument("--access-log", action="store_true", help="run the gateway with its per-request log line")
     args = parser.parse_args()
+    global ACCESS_LOG
+    ACCESS_LOG = "true" if args.access_log else "false"
     if args.quick:
         args.duration, args.repeats, args.stream_samples = 2.0, 1, 5
     if shutil.which("wrk") is None:
@@ -491,6 +500,7 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     bench = Bench(args)
     bench.results["machine"] = bench.machine()
+    bench.results["machine"]["access_log"] = args.access_log
     if args.scaling_only:  # re-measure one phase into an existing results.json
         bench.results = json.loads(Path(args.output).read_text())
         with bench.running():

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from app import context, observe
+from app import observe
 from app.config import Settings
 from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
 from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
@@ -193,21 +193,8 @@ def upstream_url(settings: Settings) -> httpx.URL:
     return chat_completions_url(settings.openai_base_url, settings.openai_model, settings.default_query)
 
 
-def _note_attempt() -> None:
-    """Count an upstream attempt for the access log and error messages."""
-    if (ctx := context.current()) is not None:
-        ctx.attempts += 1
-
-
-def _note_upstream_id(response: httpx.Response) -> None:
-    """Keep Azure's ``apim-request-id`` for the access log: the id Microsoft support asks for."""
-    if (ctx := context.current()) is not None and (apim := response.headers.get("apim-request-id")):
-        ctx.upstream_ids.append(apim)
-
-
 def _tries() -> str:
-    ctx = context.current()
-    return f" after {ctx.attempts} attempts" if ctx is not None and ctx.attempts > 1 else ""
+    return f" after {n} attempts" if (n := observe.attempts()) > 1 else ""
 
 
 class AzureChatClient:
@@ -344,7 +331,6 @@ class AzureChatClient:
         """
         # Per attempt: a retry after a long wait gets a fresh Entra token.
         headers = await self._headers_for(self._headers)
-        _note_attempt()
         request = httpx.Request("POST", self.url, headers=headers, content=body, extensions=self._extensions)
         try:
             response = await self._transport.handle_async_request(request)
@@ -355,7 +341,6 @@ class AzureChatClient:
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             observe.note_attempt(_failure_outcome(exc))
             raise
-        _note_upstream_id(response)
         observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
         return response
 
@@ -412,13 +397,11 @@ class AzureChatClient:
             request = httpx.Request(
                 "POST", self.url, headers=headers, content=body, extensions={"timeout": timeout_ext}
             )
-            _note_attempt()
             try:
                 response = await self._transport.handle_async_request(request)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 observe.note_attempt(_failure_outcome(exc))
                 raise
-            _note_upstream_id(response)
             observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
             if response.status_code >= 300:
                 try:

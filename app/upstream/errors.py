@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from app import context
+from app import observe
 from app.errors import GatewayError
 from app.upstream.client import GatewayBusy, UpstreamResponse, UpstreamStream, UpstreamUnavailable
 from app.upstream.retry import retry_after_seconds
@@ -82,8 +82,7 @@ def from_upstream_status(
         if code == "content_filter" or policy:
             return GatewayError(400, message, param=param, code="content_filter", extra=_filter_details(inner))
         return GatewayError(400 if status != 413 else 413, message, param=param, code=code)
-    ctx = context.current()
-    tries = f" (after {ctx.attempts} attempts)" if ctx is not None and ctx.attempts > 1 else ""
+    tries = f" (after {n} attempts)" if (n := observe.attempts()) > 1 else ""
     return GatewayError(502, f"Azure OpenAI failed with HTTP {status}{tries}: {message}", code="upstream_error")
 
 
