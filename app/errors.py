@@ -17,7 +17,6 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from app.context import current
 from app.models.generated import Error, ErrorResponse
 
 log = logging.getLogger("app.errors")
@@ -74,7 +73,8 @@ class GatewayError(Exception):
     def to_response(self) -> Response[bytes]:
         from app import observe  # late: observe imports the generated models, as this module does
 
-        observe.note_error(self.code or self.type)
+        # The request's one log line says what went wrong (a warning for a 5xx): no second line for it.
+        observe.note_error(self.code or self.type, self.message)
         payload: Any = self.envelope()
         if self.extra:
             payload = {"error": {**msgspec.to_builtins(payload.error), **self.extra}}
@@ -126,22 +126,7 @@ def from_validation_error(exc: msgspec.ValidationError) -> GatewayError:
     return invalid_request(f"Invalid value for '{path or 'body'}': {what}.", param=path or None, code="invalid_value")
 
 
-def _log_error(exc: GatewayError) -> None:
-    # 5xx are the gateway's or Azure's problem: worth a warning. 4xx are the client's: info. The request id
-    # and Azure's apim-request-id are on the access log line of the same request.
-    ctx = current()
-    log.log(
-        logging.WARNING if exc.status >= 500 else logging.INFO,
-        "request_id=%s -> %d %s: %s",
-        ctx.request_id if ctx else "-",
-        exc.status,
-        exc.code or exc.type,
-        exc.message,
-    )
-
-
 def handle_gateway_error(_: Request, exc: GatewayError) -> Response[bytes]:
-    _log_error(exc)
     return exc.to_response()
 
 
@@ -161,19 +146,16 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[byte
     elif status == 400 and request.headers.get("content-length", "0") == "0" and request.method == "POST":
         # Litestar's "Validation failed for POST /v1/..." for a missing body says nothing useful.
         error = invalid_request("The request body is empty: send a JSON object.", code="invalid_json")
-        _log_error(error)
         return error.to_response()
     else:
         message = exc.detail or "Invalid request."
     error = GatewayError(status, message, headers=exc.headers or None)
-    _log_error(error)
     return error.to_response()
 
 
 def handle_recursion_error(_: Request, exc: RecursionError) -> Response[bytes]:
     """A body nested deeper than the decoder (or translator) can recurse: the client's input, not our bug."""
     error = invalid_request("The request body is nested too deeply.", code="invalid_json")
-    _log_error(error)
     return error.to_response()
 
 

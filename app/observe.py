@@ -125,6 +125,7 @@ class Record:
     tokens: dict[str, int] = field(default_factory=dict)
     stream: bool = False
     error_code: str | None = None
+    error_message: str | None = None
     headers_after: float | None = None
 
 
@@ -209,9 +210,10 @@ def note_deployment(deployment: str) -> None:
         record.deployment = deployment
 
 
-def note_error(code: str | None) -> None:
+def note_error(code: str | None, message: str) -> None:
     if (record := _CURRENT.get()) is not None:
         record.error_code = code
+        record.error_message = message
 
 
 def count_usage(usage: Any, deployment: str | None = None) -> None:
@@ -337,6 +339,8 @@ def _log(record: Record) -> None:
         fields.update({f"{kind}_tokens": value for kind, value in record.tokens.items()})
     if record.error_code:
         fields["error_code"] = record.error_code
+    if record.error_message:
+        fields["error"] = record.error_message[:1000]  # bounded: it may quote Azure's reply
     if record.path in QUIET_PATHS and (record.status or 500) < 400:
         access_log.debug("request", **fields)
     elif record.status is not None and record.status >= 500:

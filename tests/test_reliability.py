@@ -505,13 +505,14 @@ def test_access_log_off_keeps_only_failed_requests(emulator: tuple[str, Emulator
         ok = client.post("/v1/chat/completions", json=CHAT_BODY, headers={"x-request-id": "ok-1"})
         assert (failed.status_code, ok.status_code) == (502, 200)
 
-        def ids() -> list[str]:
-            events = [r.msg for r in logs.records if isinstance(r.msg, dict) and r.msg.get("event") == "request"]
-            return [e["request_id"] for e in events]
+        def lines() -> list[dict[str, Any]]:
+            return [r.msg for r in logs.records if isinstance(r.msg, dict) and r.msg.get("event") == "request"]
 
-        _wait_for(ids)
+        _wait_for(lines)
         time.sleep(0.2)  # time for a wrongly written "ok-1" line to show up too
-    assert ids() == ["failed-1"]
+    assert [line["request_id"] for line in lines()] == ["failed-1"]
+    # The one line says what went wrong: no separate error line is needed to find out.
+    assert lines()[0]["error_code"] == "upstream_error" and "HTTP 500" in lines()[0]["error"]
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses"])
