@@ -34,27 +34,45 @@ _CREDENTIAL_KEYS: Final = frozenset(
 # Long-lived: the configured secrets. Short-lived: Entra tokens (the last few are enough: older ones expired).
 _STATIC: set[str] = set()
 _TOKENS: deque[str] = deque(maxlen=16)
+_PLAIN: Final = frozenset({int, float, bool})
 # Shorter strings are not masked: "a" as a key would mask every "a" in every line.
 _MIN_SECRET_LENGTH: Final = 4
 
 
+_sorted: tuple[str, ...] | None = None
+"""The secrets, longest first (so one that contains another is masked whole); rebuilt after a change."""
+
+
 def register_secret(value: str | None, *, short_lived: bool = False) -> None:
     """Mask ``value`` in every log line from now on."""
+    global _sorted
     if not value or len(value) < _MIN_SECRET_LENGTH:
         return
     if short_lived:
         _TOKENS.append(value)
     else:
         _STATIC.add(value)
+    _sorted = None
 
 
 def forget_secrets() -> None:
     """For tests: start from no registered secrets."""
+    global _sorted
     _STATIC.clear()
     _TOKENS.clear()
+    _sorted = None
+
+
+def _secrets() -> tuple[str, ...]:
+    global _sorted
+    if _sorted is None:
+        _sorted = tuple(sorted({*_STATIC, *_TOKENS}, key=len, reverse=True))
+    return _sorted
 
 
 def _scrub(value: Any, secrets: Iterable[str]) -> Any:
+    if value is None or type(value) in _PLAIN:  # most fields of a request line: nothing to look at
+        return value
     if isinstance(value, str):
         for secret in secrets:
             if secret in value:
@@ -71,8 +89,7 @@ def _scrub(value: Any, secrets: Iterable[str]) -> Any:
 
 def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: mask every registered secret and every credential-named field."""
-    # Longest first, so a secret that contains another is masked whole.
-    secrets = sorted({*_STATIC, *_TOKENS}, key=len, reverse=True)
+    secrets = _secrets()
     return {
         key: MASK if key.lower() in _CREDENTIAL_KEYS else _scrub(value, secrets)
         for key, value in event_dict.items()

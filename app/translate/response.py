@@ -7,7 +7,7 @@ every key the official schema and Open Responses' `ResponseResource` require is 
 
 from __future__ import annotations
 
-import os
+import random
 import re
 import time
 
@@ -22,8 +22,12 @@ _INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content
 
 
 def new_id(prefix: str) -> str:
-    """An id with OpenAI's prefix and 48 random hex digits, like the official API's."""
-    return f"{prefix}_{os.urandom(24).hex()}"
+    """An id with OpenAI's prefix and 48 random hex digits, like the official API's.
+
+    Unique, not secret: Python's PRNG (seeded from the OS per process) instead of a system call per id,
+    which was about 5% of the gateway's CPU under load.
+    """
+    return f"{prefix}_{random.getrandbits(192):048x}"
 
 
 def _usage(usage: m.CompletionUsage | object | None) -> m.ResponseUsage | None:
