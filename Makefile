@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Readable log lines for a person at a terminal; production keeps settings.toml's JSON.
 run: $(STAMP)
-	$(PY) -m app serve --emulator
+	GATEWAY_LOG_FORMAT=$${GATEWAY_LOG_FORMAT:-console} $(PY) -m app serve --emulator
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -102,7 +102,7 @@ def logging_plugin(settings: Settings) -> StructlogPlugin:
         register_secret(secret)
     level = settings.log_level.upper()
     renderer: Any = (
-        structlog.processors.JSONRenderer(sort_keys=False)
+        structlog.processors.JSONRenderer(sort_keys=False, ensure_ascii=False)
         if settings.log_format == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
