@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from translation_harness import APR_PREVIEW, DEC_PREVIEW, GA, NEEDS_SHARED, SHARED, Exchange, Stack
+from translation_harness import APR_PREVIEW, DEC_PREVIEW, GA, NEEDS_SHARED, SHARED, WEATHER, Exchange, Stack
 
 pytestmark = [pytest.mark.shared, pytest.mark.skipif(not SHARED.is_dir(), reason=NEEDS_SHARED)]
 
@@ -28,18 +28,6 @@ OPENAI_SPEC = SHARED / "specs" / "openai-openapi.yaml"
 OPEN_RESPONSES_SPEC = SHARED / "specs" / "openresponses-openapi.json"
 
 PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGAAAAAEAAH2FzhV"
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the current weather for a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 STOCK = {"type": "function", "name": "get_stock_price", "parameters": {"type": "object", "properties": {}}}
 HISTORY = [
     {"role": "developer", "content": "Use metric units."},

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from translation_harness import APR_PREVIEW, DEC_PREVIEW, GA, GA_2024_06, O_SERIES_DEPLOYMENT, Stack
+from translation_harness import APR_PREVIEW, DEC_PREVIEW, GA, GA_2024_06, O_SERIES_DEPLOYMENT, WEATHER, Stack
 
 from app.models import generated as m
 
@@ -22,18 +22,6 @@ PNG = (
 PDF = "data:application/pdf;base64,JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK"
 WAV = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA="
 
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the current weather for a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 STOCK = {
     "type": "function",
     "name": "get_stock_price",

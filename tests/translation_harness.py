@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from servers import running
+from stream_validator import SHARED
 
 from app.config import Secret, Settings
 from app.emulator import EmulatorConfig, EmulatorState, create_emulator_app
@@ -26,8 +26,21 @@ from app.emulator.actions import parse_action
 from app.factory import create_app
 
 # CI always has the shared reference folder beside the repository (../shared).
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 NEEDS_SHARED = f"needs ../shared (the reference specs), looked for {SHARED}"
+
+# A strict Responses function tool, as the Agents SDK sends one: used by the e2e rows and the conformance checks.
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Get the current weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+    "strict": True,
+}
 
 KEY = "emulator-key"
 DEPLOYMENT = "gpt-4o-mini"
