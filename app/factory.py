@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -11,7 +12,6 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from app import __version__
 from app.auth import api_key_guard
 from app.config import Settings
-from app.context import RequestIdApp
 from app.controllers.chat import ChatCompletionsController
 from app.controllers.docs import DocsController, docs_static
 from app.controllers.responses import ResponsesController
@@ -24,7 +24,7 @@ from app.upstream.auth import TokenCredential
 from app.upstream.client import AzureChatClient
 
 
-def create_app(settings: Settings, *, credential: TokenCredential | None = None) -> RequestIdApp:
+def create_app(settings: Settings, *, credential: TokenCredential | None = None) -> Litestar:
     """Build the gateway for `settings`; the Azure client lives as long as the app.
 
     ``credential`` replaces azure-identity's with ``auth = "entra_id"`` (tests pass a fake one).
@@ -40,7 +40,7 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         return health
 
     guard = api_key_guard(settings)  # /v1/* only: probes, metrics and docs need no key
-    app = RequestIdApp(
+    app = Litestar(
         route_handlers=[
             ResponsesController,
             ChatCompletionsController,
@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         plugins=[logging_plugin(settings)],
     )
     # Outside Litestar's own stack (not `middleware=`), so every response - errors and 404s included - is
-    # observed, logged once and carries Server-Timing.
+    # observed, logged once and carries x-request-id and Server-Timing.
     app.asgi_handler = Observed(app.asgi_handler, log_all=settings.access_log)
     return app
 

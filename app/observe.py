@@ -33,7 +33,9 @@ gateway_open_streams                        gauge      route
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -43,7 +45,6 @@ from typing import Any, Final
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
-from app import context
 from app.models import generated as m
 
 __all__ = [
@@ -115,7 +116,7 @@ class Record:
     path: str
     route: str
     started: float
-    request_id: str | None = None
+    request_id: str
     status: int | None = None
     upstream: float = 0.0
     slot_wait: float = 0.0
@@ -260,16 +261,29 @@ def open_stream() -> Iterator[None]:
         gauge.dec()
 
 
-def _request_id(scope: dict[str, Any]) -> str | None:
+REQUEST_ID_HEADER: Final = b"x-request-id"
+# A client's id is echoed into headers and logs: accept only a plain token, so nothing can be injected.
+_VALID_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def _request_id(scope: dict[str, Any]) -> str:
+    """The client's ``x-request-id`` when it is a sane token, else a new one."""
     for name, value in scope.get("headers") or ():
-        if name == b"x-request-id":
-            return value.decode("latin-1")[:128]
-    return None
+        if name == REQUEST_ID_HEADER:
+            text = value.decode("latin-1").strip()
+            if _VALID_ID.match(text):
+                return text
+            break
+    return f"req_{uuid.uuid4().hex}"
 
 
 class Observed:
-    """Pure ASGI around the whole app: the per-request record, the latency split and its ``Server-Timing``
-    header, the access log line."""
+    """Pure ASGI around the whole app: the per-request record, the ``x-request-id`` and ``Server-Timing``
+    headers, the latency split, the access log line.
+
+    Around Litestar's ASGI handler rather than as Litestar middleware, because middleware only wraps matched
+    routes: a 404 or 405 from the router must carry the headers too.
+    """
 
     __slots__ = ("app", "log_all")
 
@@ -283,11 +297,15 @@ class Observed:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        ctx = context.current()  # RequestIdApp's: our x-request-id
         record = Record(
-            method=scope.get("method", ""), path=path, route=route_of(path), started=time.perf_counter()
+            method=scope.get("method", ""),
+            path=path,
+            route=route_of(path),
+            started=time.perf_counter(),
+            request_id=_request_id(scope),
         )
         token = _CURRENT.set(record)
+        id_header = (REQUEST_ID_HEADER, record.request_id.encode())
 
         async def observed_send(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -298,15 +316,14 @@ class Observed:
                     UPSTREAM_SECONDS.labels(record.route).observe(record.upstream)
                     OVERHEAD_SECONDS.labels(record.route).observe(own)
                 timing = f"upstream;dur={record.upstream * 1000:.3f}, gateway;dur={own * 1000:.3f}"
-                message["headers"] = [*message.get("headers", ()), (b"server-timing", timing.encode())]
+                headers = [(k, v) for k, v in message.get("headers") or () if k.lower() != REQUEST_ID_HEADER]
+                message["headers"] = [*headers, id_header, (b"server-timing", timing.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, observed_send)
         finally:
             _CURRENT.reset(token)
-            if record.request_id is None:
-                record.request_id = ctx.request_id if ctx is not None else _request_id(scope)
             if self.log_all or record.status is None or record.status >= 500:
                 _log(record)
 
