@@ -11,9 +11,9 @@ from typing import Any
 
 import msgspec
 
-from app.models.decode import decode_chat_request, decode_create_response
 from app.translate import TranslationOptions, responses_to_chat
 from app.translate.chat import chat_for_azure
+from app.wire.decode import decode_chat_request, decode_create_response
 
 MODEL = "gpt-4o-mini"
 TURNS = 50

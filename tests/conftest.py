@@ -15,15 +15,15 @@ import httpx
 import openai
 import pytest
 from litestar import Litestar
-from servers import running
+from support.servers import running
 
-from app.config import Secret, Settings
+from app.api.factory import create_app
 from app.emulator import EmulatorConfig, EmulatorState, create_emulator_app, emulator_state
-from app.factory import create_app
+from app.settings.load import Secret, Settings
 
 # Gateways at several api-versions for the translation and conformance suites (the `stack` fixture). Named
 # here so pytest loads, and assert-rewrites, the plugin before any test module imports it.
-pytest_plugins = ["translation_harness"]
+pytest_plugins = ["support.translation_harness"]
 
 AZURE_KEY = "emulator-key"
 DEPLOYMENT = "gpt-4o-mini"

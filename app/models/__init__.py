@@ -1,1 +1,1 @@
-"""Wire models: Structs generated from openapi.yaml (`generated`) and the one hand-written decode step."""
+"""Wire models, generated from openapi.yaml by ``make models`` (``generated``); nothing hand-written, no app imports."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from msgspec import UNSET, structs
 
-from app.errors import invalid_request
 from app.models import generated as m
 from app.translate.options import TranslationOptions
 from app.translate.request import _given, _needs_version, unsupported
+from app.wire.errors import invalid_request
 
 # Parameters whose absence cannot change the answer: dropped where the api-version lacks them.
 _DROPPABLE = {

@@ -12,10 +12,10 @@ from typing import Any
 
 from msgspec import UNSET, UnsetType
 
-from app.errors import GatewayError, invalid_request
 from app.models import generated as m
 from app.translate.capabilities import FIRST_VERSION
 from app.translate.options import TranslationOptions
+from app.wire.errors import GatewayError, invalid_request
 
 ChatMessage = m.ChatCompletionRequestMessage
 UserPart = (

@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from app.config import Settings, SettingsError
-from app.logs import register_secret
+from app.settings import Settings, SettingsError
+from app.telemetry.logs import register_secret
 
 __all__ = ["EntraToken", "TokenCredential", "TokenUnavailable", "make_credential"]
 

@@ -19,8 +19,8 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from app import observe
-from app.config import Settings
+from app.settings import Settings
+from app.telemetry import observe
 from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
 from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
 from app.upstream.transport import AiohttpTransport

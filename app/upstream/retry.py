@@ -27,7 +27,7 @@ import httpx
 import tenacity
 from tenacity.stop import stop_base
 
-from app import observe
+from app.telemetry import observe
 
 __all__ = [
     "RETRY_STATUSES",

@@ -15,8 +15,8 @@ import msgspec
 import pytest
 
 from app.models import generated as m
-from app.models.decode import decode_create_response
 from app.translate import TranslationOptions, chat_to_response, responses_to_chat
+from app.wire.decode import decode_create_response
 from bench import payloads
 from bench.stub import COMPLETION, sse_events
 

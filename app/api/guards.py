@@ -1,0 +1,67 @@
+"""Inbound authentication: the keys clients must present on ``/v1/*``.
+
+Without it, anyone who can reach the port spends the gateway's Azure quota. Keys come from
+``gateway_api_keys``; a client sends one as ``Authorization: Bearer <key>`` (what the openai SDK sends) or
+``api-key: <key>`` (what Azure clients send). Every configured key is compared in constant time, all of
+them every time, so timing reveals neither a key nor which one matched.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from app.settings import Settings
+from app.wire.errors import GatewayError
+
+__all__ = ["api_key_guard"]
+
+PROTECTED_PREFIX = "/v1/"
+
+
+def _presented(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    authorization = connection.headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    key = connection.headers.get("api-key")
+    return key.strip() if key and key.strip() else None
+
+
+def api_key_guard(settings: Settings) -> Guard | None:
+    """A Litestar guard for ``settings.gateway_api_keys``, or None when no keys are configured."""
+    keys = [key.get_secret_value().encode() for key in settings.gateway_api_keys]
+    if not keys:
+        return None
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if not connection.scope["path"].startswith(PROTECTED_PREFIX):
+            return
+        presented = _presented(connection)
+        if presented is None:
+            raise GatewayError(
+                401,
+                "You didn't provide an API key. Send the gateway key as 'Authorization: Bearer <key>' "
+                "(or an 'api-key' header).",
+                code="missing_api_key",
+                headers={"www-authenticate": "Bearer"},
+            )
+        candidate = presented.encode("utf-8", "surrogateescape")
+        matched = False
+        for key in keys:
+            matched |= hmac.compare_digest(candidate, key)
+        if not matched:
+            # Never echo the presented key: it may be a real key for something else.
+            raise GatewayError(
+                401,
+                "Incorrect API key provided for this gateway.",
+                code="invalid_api_key",
+                headers={"www-authenticate": "Bearer"},
+            )
+
+    return guard

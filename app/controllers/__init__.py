@@ -1,1 +1,0 @@
-"""Litestar controllers: one per endpoint, plus the API documentation."""

@@ -1,0 +1,99 @@
+"""The one path every request takes to Azure: encode the Chat request, call, map failures.
+
+Both routes end here, so the concurrency limit, error mapping and (later) retries and metrics apply to
+both. Bytes in, bytes out: the request Struct is encoded once and Azure's body is decoded once, by the
+caller that needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import msgspec
+
+from app.models import generated as m
+from app.service.azure_errors import from_busy, from_unavailable, from_upstream_status
+from app.settings import Settings
+from app.telemetry import observe
+from app.translate import TranslationOptions, capabilities_for
+from app.upstream.client import AzureChatClient, GatewayBusy, UpstreamStream, UpstreamUnavailable
+
+_ENCODER = msgspec.json.Encoder()
+log = logging.getLogger("app.service.azure")
+
+
+class Gateway:
+    """Holds what a request needs: the translation options and the pooled Azure client."""
+
+    def __init__(self, settings: Settings, client: AzureChatClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.options = TranslationOptions(
+            deployment=settings.openai_model,
+            capabilities=capabilities_for(settings.api_version),
+            reasoning_replay=settings.reasoning_replay,
+            reasoning_parser=settings.reasoning_parser,
+            token_limit_parameter=settings.token_limit_parameter,
+        )
+
+    async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
+        """Send a Chat Completions request to Azure; return the 2xx body or raise a GatewayError."""
+        body = _ENCODER.encode(request)
+        observe.note_deployment(self.settings.openai_model)
+        try:
+            with observe.upstream_time():
+                reply = await self.client.post_chat(body)
+        except UpstreamUnavailable as exc:
+            raise from_unavailable(exc) from None
+        except GatewayBusy as exc:
+            raise from_busy(exc) from None
+        if reply.status >= 300:
+            raise from_upstream_status(
+                reply,
+                deployment=self.settings.openai_model,
+                endpoint=self.settings.openai_base_url,
+                auth=self.settings.auth,
+            )
+        return reply.body
+
+    @asynccontextmanager
+    async def open_stream(self, request: m.CreateChatCompletionRequest) -> AsyncIterator[UpstreamStream]:
+        """Send a ``stream: true`` request and wait for Azure's status (not for its first event).
+
+        Until the block is entered every failure is a GatewayError, so the route can still answer with a
+        JSON error. Inside it, Azure's events are read from the stream (mid-stream failures are the
+        reader's to report); the concurrency slot and the connection are held until the block exits.
+        """
+        opened = False
+        body = _ENCODER.encode(request)
+        observe.note_deployment(self.settings.openai_model)
+        started = time.perf_counter()
+        try:
+            async with self.client.stream_chat(body) as upstream:
+                # To Azure's status and headers: the stream's share of upstream time, as Server-Timing has it.
+                observe.add_upstream(time.perf_counter() - started)
+                if upstream.status >= 300:
+                    settings = self.settings
+                    raise from_upstream_status(
+                        upstream,
+                        deployment=settings.openai_model,
+                        endpoint=settings.openai_base_url,
+                        auth=settings.auth,
+                    )
+                opened = True
+                yield upstream
+        except UpstreamUnavailable as exc:
+            if opened:
+                raise
+            observe.add_upstream(time.perf_counter() - started)
+            raise from_unavailable(exc) from None
+        except GatewayBusy as exc:
+            observe.add_upstream(time.perf_counter() - started)
+            raise from_busy(exc) from None
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        log.info("closed the Azure connection pool")

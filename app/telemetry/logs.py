@@ -1,0 +1,147 @@
+"""Logging through Litestar's structlog plugin: JSON lines in production, readable lines in development.
+
+Everything ends up in one place - structlog events (the per-request ``request`` line from ``app.telemetry.observe``)
+and standard-library records (uvicorn, Litestar, httpx, our own modules) alike go through one
+``ProcessorFormatter`` on stderr, so every line has the same shape: ``log_format = "json"`` (default) gives
+one JSON object per line with ``timestamp``, ``level``, ``logger`` and ``event``; ``"console"`` gives aligned,
+uncoloured text for a terminal.
+
+Secrets never reach a line, at any level: the Azure key, the inbound keys, the client secret and every
+Entra ID token the gateway obtained are replaced by ``**********`` wherever they appear - message text,
+fields, rendered tracebacks - by the last processor before rendering. Values under keys that name
+credentials (``authorization``, ``api-key``, ...) are masked whatever they hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import structlog
+from litestar.logging.config import LoggingConfig, StructLoggingConfig
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+
+from app.settings import Settings
+
+__all__ = ["MASK", "forget_secrets", "logging_plugin", "redact", "register_secret"]
+
+MASK: Final = "**********"
+_CREDENTIAL_KEYS: Final = frozenset(
+    {"authorization", "api-key", "api_key", "openai_api_key", "client_secret", "gateway_api_keys", "token"}
+)
+# Long-lived: the configured secrets. Short-lived: Entra tokens (the last few are enough: older ones expired).
+_STATIC: set[str] = set()
+_TOKENS: deque[str] = deque(maxlen=16)
+_PLAIN: Final = frozenset({int, float, bool})
+# Shorter strings are not masked: "a" as a key would mask every "a" in every line.
+_MIN_SECRET_LENGTH: Final = 4
+
+
+_sorted: tuple[str, ...] | None = None
+"""The secrets, longest first (so one that contains another is masked whole); rebuilt after a change."""
+
+
+def register_secret(value: str | None, *, short_lived: bool = False) -> None:
+    """Mask ``value`` in every log line from now on."""
+    global _sorted
+    if not value or len(value) < _MIN_SECRET_LENGTH:
+        return
+    if short_lived:
+        _TOKENS.append(value)
+    else:
+        _STATIC.add(value)
+    _sorted = None
+
+
+def forget_secrets() -> None:
+    """For tests: start from no registered secrets."""
+    global _sorted
+    _STATIC.clear()
+    _TOKENS.clear()
+    _sorted = None
+
+
+def _secrets() -> tuple[str, ...]:
+    global _sorted
+    if _sorted is None:
+        _sorted = tuple(sorted({*_STATIC, *_TOKENS}, key=len, reverse=True))
+    return _sorted
+
+
+def _scrub(value: Any, secrets: Iterable[str]) -> Any:
+    if value is None or type(value) in _PLAIN:  # most fields of a request line: nothing to look at
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, Mapping):
+        return {k: MASK if str(k).lower() in _CREDENTIAL_KEYS else _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v, secrets) for v in value]
+    if isinstance(value, bytes):
+        return _scrub(value.decode("utf-8", "replace"), secrets)
+    return value
+
+
+def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: mask every registered secret and every credential-named field."""
+    secrets = _secrets()
+    return {
+        key: MASK if key.lower() in _CREDENTIAL_KEYS else _scrub(value, secrets)
+        for key, value in event_dict.items()
+    }
+
+
+def logging_plugin(settings: Settings) -> StructlogPlugin:
+    """Litestar's structlog plugin, configured for ``settings.log_format`` and ``settings.log_level``."""
+    for secret in settings.secret_values():
+        register_secret(secret)
+    level = settings.log_level.upper()
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False, ensure_ascii=False)
+        if settings.log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    # Shared by structlog events and standard-library records before they meet the formatter.
+    pre_chain: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    formatter = {
+        "()": structlog.stdlib.ProcessorFormatter,
+        "foreign_pre_chain": [*pre_chain, structlog.stdlib.ExtraAdder()],
+        "processors": [
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact,
+            renderer,
+        ],
+    }
+    stdlib = LoggingConfig(
+        formatters={"standard": formatter},
+        root={"handlers": ["queue_listener"], "level": level},
+        loggers={
+            "litestar": {"level": level, "handlers": ["queue_listener"], "propagate": False},
+            # Every call to Azure at INFO is noise next to the request line (and a cost on the hot path).
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING" if level != "DEBUG" else "DEBUG"},
+            # The request line replaces uvicorn's access log.
+            "uvicorn.access": {"level": "WARNING"},
+        },
+    )
+    config = StructLoggingConfig(
+        processors=[*pre_chain, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level)),
+        # Each app (tests build many) reconfigures; loggers created at import must follow.
+        cache_logger_on_first_use=False,
+        standard_lib_logging_config=stdlib,
+        pretty_print_tty=False,
+    )
+    return StructlogPlugin(StructlogConfig(structlog_logging_config=config, enable_middleware_logging=False))
