@@ -21,7 +21,7 @@ from app.telemetry.logs import logging_plugin
 from app.telemetry.observe import LATENCY_BUCKETS, Observed
 from app.upstream.auth import TokenCredential
 from app.upstream.client import AzureChatClient
-from app.wire.errors import EXCEPTION_HANDLERS
+from app.api.errors import EXCEPTION_HANDLERS
 
 
 def create_app(settings: Settings, *, credential: TokenCredential | None = None) -> Litestar:

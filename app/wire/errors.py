@@ -2,24 +2,19 @@
 
 Every error a client sees is `{"error": {"message", "type", "param", "code"}}` with a meaningful status.
 Code anywhere in the gateway raises `GatewayError` (or lets msgspec raise `ValidationError` while decoding
-a request); the handlers registered by the app factory turn those, and Litestar's own HTTP errors, into
-the envelope. Nothing else reaches the client: an unexpected exception becomes a 500 without internals.
+a request). Nothing here knows HTTP frameworks: `app.api.errors` turns these into Litestar responses, and a
+WebSocket route would send the same envelope as an `error` event.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
-from litestar.exceptions import HTTPException
 
 from app.models.generated import Error, ErrorResponse
-
-log = logging.getLogger("app.wire.errors")
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -70,20 +65,12 @@ class GatewayError(Exception):
     def envelope(self) -> ErrorResponse:
         return ErrorResponse(error=Error(message=self.message, type=self.type, param=self.param, code=self.code))
 
-    def to_response(self) -> Response[bytes]:
-        from app.telemetry import observe  # late: observe imports the generated models, as this module does
-
-        # The request's one log line says what went wrong (a warning for a 5xx): no second line for it.
-        observe.note_error(self.code or self.type, self.message)
+    def body(self) -> bytes:
+        """The JSON error object, with any extra members (e.g. Azure's ``innererror``), as bytes."""
         payload: Any = self.envelope()
         if self.extra:
             payload = {"error": {**msgspec.to_builtins(payload.error), **self.extra}}
-        return Response(
-            content=_ENCODER.encode(payload),
-            status_code=self.status,
-            media_type="application/json",
-            headers=self.headers,
-        )
+        return _ENCODER.encode(payload)
 
 
 def invalid_request(message: str, param: str | None = None, code: str | None = None) -> GatewayError:
@@ -126,49 +113,3 @@ def from_validation_error(exc: msgspec.ValidationError) -> GatewayError:
     return invalid_request(f"Invalid value for '{path or 'body'}': {what}.", param=path or None, code="invalid_value")
 
 
-def handle_gateway_error(_: Request, exc: GatewayError) -> Response[bytes]:
-    return exc.to_response()
-
-
-def handle_validation_error(_: Request, exc: msgspec.ValidationError) -> Response[bytes]:
-    return from_validation_error(exc).to_response()
-
-
-def handle_http_exception(request: Request, exc: HTTPException) -> Response[bytes]:
-    """Litestar's own errors (no such route, wrong method, body too large, bad JSON) in OpenAI's envelope."""
-    status = exc.status_code
-    if status == 404:
-        message = f"Unknown request URL: {request.method} {request.url.path}."
-    elif status == 405:
-        message = f"Method {request.method} is not allowed on {request.url.path}."
-    elif status == 413:
-        message = "The request body is too large."
-    elif status == 400 and request.headers.get("content-length", "0") == "0" and request.method == "POST":
-        # Litestar's "Validation failed for POST /v1/..." for a missing body says nothing useful.
-        error = invalid_request("The request body is empty: send a JSON object.", code="invalid_json")
-        return error.to_response()
-    else:
-        message = exc.detail or "Invalid request."
-    error = GatewayError(status, message, headers=exc.headers or None)
-    return error.to_response()
-
-
-def handle_recursion_error(_: Request, exc: RecursionError) -> Response[bytes]:
-    """A body nested deeper than the decoder (or translator) can recurse: the client's input, not our bug."""
-    error = invalid_request("The request body is nested too deeply.", code="invalid_json")
-    return error.to_response()
-
-
-def handle_unexpected(request: Request, exc: Exception) -> Response[bytes]:
-    """Last resort: log the trace for operators, tell the client only that it was our fault."""
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return GatewayError(500, "The gateway failed to process the request.", code="internal_error").to_response()
-
-
-EXCEPTION_HANDLERS = {
-    GatewayError: handle_gateway_error,
-    msgspec.ValidationError: handle_validation_error,
-    HTTPException: handle_http_exception,
-    RecursionError: handle_recursion_error,
-    Exception: handle_unexpected,
-}
