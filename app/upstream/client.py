@@ -430,13 +430,22 @@ class AzureChatClient:
         Returns (ok, a short reason); 400 and 429 (throttled, but there) count as reachable.
         """
         body = b'{"messages":[],"model":' + _JSON.encode(self._deployment) + b"}"
+        # Through the same transport and pool as served calls, so the probe tests the path requests take.
+        connect = self._client.timeout.connect
         try:
-            response = await self._client.post(
+            headers = await self._headers_for(self._headers)
+            request = httpx.Request(
+                "POST",
                 self.url,
+                headers=headers,
                 content=body,
-                headers=await self._auth_headers(),
-                timeout=self._client.timeout.connect,
+                extensions={"timeout": httpx.Timeout(connect).as_dict()},
             )
+            response = await self._transport.handle_async_request(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         except UpstreamUnavailable as exc:
             return False, str(exc)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -456,9 +465,11 @@ class AzureChatClient:
         return self._semaphore._value
 
     async def aclose(self) -> None:
+        # The client closes a transport it was given too; closing it once more is harmless, but the aiohttp
+        # transport made here is not the client's (calls bypass AsyncClient.send), so it is closed here.
         await self._client.aclose()
-        await self._client.aclose()
-        await self._transport.aclose()
+        if self._transport is not self._client._transport:
+            await self._transport.aclose()
         if self.token is not None:
             await self.token.aclose()
 
