@@ -12,16 +12,18 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from app import __version__
 from app.api.chat import ChatCompletionsController
 from app.api.docs import DocsController, docs_static
+from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard
 from app.api.health import Health, HealthController
 from app.api.responses import ResponsesController
 from app.service.azure import Gateway
+from app.service.chat import ChatService
+from app.service.responses import ResponsesService
 from app.settings import Settings
 from app.telemetry.logs import logging_plugin
 from app.telemetry.observe import LATENCY_BUCKETS, Observed
 from app.upstream.auth import TokenCredential
 from app.upstream.client import AzureChatClient
-from app.api.errors import EXCEPTION_HANDLERS
 
 
 def create_app(settings: Settings, *, credential: TokenCredential | None = None) -> Litestar:
@@ -33,8 +35,14 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     gateway = Gateway(settings, client)
     health = Health(settings, client)
 
-    def provide_gateway() -> Gateway:
-        return gateway
+    responses = ResponsesService(gateway)
+    chat = ChatService(gateway)
+
+    def provide_responses() -> ResponsesService:
+        return responses
+
+    def provide_chat() -> ChatService:
+        return chat
 
     def provide_health() -> Health:
         return health
@@ -50,7 +58,8 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
             docs_static,
         ],
         dependencies={
-            "gateway": Provide(provide_gateway, use_cache=True, sync_to_thread=False),
+            "responses": Provide(provide_responses, use_cache=True, sync_to_thread=False),
+            "chat": Provide(provide_chat, use_cache=True, sync_to_thread=False),
             "health": Provide(provide_health, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

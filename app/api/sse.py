@@ -1,23 +1,21 @@
-"""Server-sent events for both routes: the upstream stream's lifetime, the framing, the two event sources.
+"""Server-sent events: the service's event sources framed as ``text/event-stream``, and their lifetime.
 
-Lifetime: the route opens Azure's stream (so an HTTP error from Azure is still a JSON error), then hands
-it to an `EventStream` response that owns it. The response closes its iterator however it ends - drained,
-failed, or the client went away (Litestar cancels the sending task on `http.disconnect`; cancellation
-while waiting on Azure propagates into the read, and the upstream connection and concurrency slot are
-released in a shielded `finally`). Litestar's own `Stream` does not close the iterator, which would
-leave a suspended generator - and its slot - to the garbage collector.
+Lifetime: the service has already opened Azure's stream (so an HTTP error from Azure was still a JSON error);
+the route hands its ``EventSource`` to an ``EventStream`` response that owns it. The response closes its
+iterator however it ends - drained, failed, or the client went away (Litestar cancels the sending task on
+``http.disconnect``; cancellation while waiting on Azure propagates into the read, and the upstream connection
+and concurrency slot are released in a shielded ``finally``). Litestar's own ``Stream`` does not close the
+iterator, which would leave a suspended generator - and its slot - to the garbage collector.
 
-Framing: every event is one `bytes` chunk, so one ASGI message and one write per event; LF line endings;
-the JSON on one line (Litestar's `ServerSentEvent` uses CRLF, which some SSE parsers never dispatch).
+Framing: one ``bytes`` chunk per batch of events (one upstream read), so one ASGI message and one write per
+read; LF line endings; the JSON on one line (Litestar's ``ServerSentEvent`` uses CRLF, which some SSE parsers
+never dispatch).
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import msgspec
@@ -26,10 +24,10 @@ from litestar.response.base import ASGIResponse
 from litestar.response.streaming import ASGIStreamingResponse
 
 from app.models import generated as m
+from app.service.chat import ChatEvents
+from app.service.events import EventSource
+from app.service.responses import ResponseEvents
 from app.telemetry import observe
-from app.translate.stream import ResponseStream, StreamProtocolError, frame
-from app.upstream.client import UpstreamStream, UpstreamUnavailable
-from app.wire.errors import GatewayError
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request
@@ -37,34 +35,13 @@ if TYPE_CHECKING:
     from litestar.datastructures.cookie import Cookie
     from litestar.types import Receive, Scope, Send, TypeEncodersMap
 
-log = logging.getLogger("app.api.sse")
-
 SSE_HEADERS: Mapping[str, str] = {
     "cache-control": "no-cache",
     # Reverse proxies (nginx) buffer responses unless told not to; buffered SSE arrives all at the end.
     "x-accel-buffering": "no",
 }
-_DONE = b"[DONE]"
-
-
-class UpstreamEvents:
-    """An async iterator of SSE chunks that owns what must be released when it ends (the upstream stream)."""
-
-    def __init__(self, stack: AsyncExitStack, events: AsyncGenerator[bytes, None]) -> None:
-        self._stack = stack
-        self._events = events
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        return await self._events.__anext__()
-
-    async def aclose(self) -> None:
-        try:
-            await self._events.aclose()
-        finally:
-            await self._stack.aclose()
+_ENCODER = msgspec.json.Encoder()
+E = TypeVar("E")
 
 
 class _ClosingStreamingResponse(ASGIStreamingResponse):
@@ -83,7 +60,7 @@ class _ClosingStreamingResponse(ASGIStreamingResponse):
 class EventStream(Stream):
     """A `text/event-stream` response that always closes its iterator (see the module docstring)."""
 
-    def __init__(self, content: UpstreamEvents) -> None:
+    def __init__(self, content: AsyncIterator[bytes]) -> None:
         super().__init__(content, media_type="text/event-stream", headers=dict(SSE_HEADERS))
 
     def to_asgi_response(
@@ -115,106 +92,41 @@ class EventStream(Stream):
         )
 
 
-Release = Callable[[], Awaitable[None]]
+def responses_sse(source: ResponseEvents) -> EventStream:
+    """Responses events as SSE: ``event: <type>`` and one line of JSON per event, one write per batch."""
+    return EventStream(_framed(source, frame_response_event))
 
 
-async def open_events(
-    opened: Any, make_events: Callable[[UpstreamStream, Release], AsyncGenerator[bytes, None]]
-) -> EventStream:
-    """Enter `opened` (a Gateway.open_stream context) now; return the response that owns and streams it.
-
-    Errors while opening (Azure's 4xx/5xx, Azure unreachable) propagate as GatewayError: a JSON error.
-    `make_events` gets the upstream stream and a `release` to call once Azure is done with (idempotent;
-    the response calls it anyway when it ends), so the slot is free before the client gets the last event.
-    """
-    stack = AsyncExitStack()
-    try:
-        upstream = await stack.enter_async_context(opened)
-    except BaseException:
-        await stack.aclose()
-        raise
-    return EventStream(UpstreamEvents(stack, make_events(upstream, stack.aclose)))
+def chat_sse(source: ChatEvents) -> EventStream:
+    """Chat chunks as SSE: ``data: <json>`` per event (each line of a multi-line data on its own line)."""
+    return EventStream(_framed(source, _frame_chat_event))
 
 
-async def response_events(
-    upstream: UpstreamStream, release: Release, stream: ResponseStream
-) -> AsyncGenerator[bytes, None]:
-    """Responses events: created/in_progress at once, then one or more per Azure chunk, then the end.
-
-    One chunk (one write) per upstream read, not per event: see `UpstreamStream.event_batches`.
-    """
-    yield b"".join(frame(event) for event in stream.start())
-    failure: str | None = None
-    saw_done = False
-    try:
-        async for batch in upstream.event_batches():
-            out: list[bytes] = []
-            for data in batch:
-                if data == _DONE:
-                    saw_done = True
-                    break
-                try:
-                    events = stream.feed(data)
-                except StreamProtocolError as exc:
-                    failure = str(exc)
-                    break
-                out += [frame(event) for event in events]
-            if out:
-                yield b"".join(out)
-            if saw_done or failure is not None:
-                break
-    except UpstreamUnavailable as exc:
-        failure = f"{exc}."
-    except Exception:  # a gateway bug: still end the stream the way clients understand
-        log.exception("translating Azure's stream failed")
-        failure = "The gateway failed while translating Azure OpenAI's stream."
-    if failure is None and not saw_done and not stream.finished:
-        failure = "Azure OpenAI closed the stream before it finished."
-    await release()
-    observe.count_usage(stream.usage)
-    yield b"".join(frame(event) for event in (stream.fail(failure) if failure is not None else stream.complete()))
+def frame_response_event(event: m.ResponseStreamEvent) -> bytes:
+    # msgspec escapes every control character inside strings, so the JSON is always a single line.
+    tag = type(event).__struct_config__.tag
+    return b"event: " + str(tag).encode() + b"\ndata: " + _ENCODER.encode(event) + b"\n\n"
 
 
-class _UsageOnly(msgspec.Struct):
-    usage: m.CompletionUsage | None = None
+def _frame_chat_event(data: bytes) -> bytes:
+    return b"".join(b"data: " + line + b"\n" for line in data.split(b"\n")) + b"\n"
 
 
-_USAGE_ONLY = msgspec.json.Decoder(_UsageOnly)
+class _framed(Generic[E]):
+    """An event source's batches, framed: one bytes chunk per batch; closing it closes the source."""
 
+    __slots__ = ("_frame", "_source")
 
-def _count_chunk_usage(data: bytes) -> None:
-    # Not a usage chunk after all (or an error object)? It is passed through as it is either way.
-    with contextlib.suppress(msgspec.DecodeError):
-        observe.count_usage(_USAGE_ONLY.decode(data).usage)
+    def __init__(self, source: EventSource[E], frame: Callable[[E], bytes]) -> None:
+        self._source = source
+        self._frame = frame
 
+    def __aiter__(self) -> _framed[E]:
+        return self
 
-async def chat_events(upstream: UpstreamStream, release: Release) -> AsyncGenerator[bytes, None]:
-    """Azure's Chat Completions events passed through one by one, each as `data: <json>` + blank line.
+    async def __anext__(self) -> bytes:
+        frame = self._frame
+        return b"".join([frame(event) for event in await self._source.__anext__()])
 
-    A mid-stream failure ends the stream with OpenAI's in-stream error object (which the openai SDKs raise
-    as an APIError) and no `[DONE]`; an error object Azure sent itself is passed on as it is.
-    """
-    last = b""
-    message = "Azure OpenAI closed the stream before it finished."
-    try:
-        async for batch in upstream.event_batches():
-            out: list[bytes] = []
-            for data in batch:
-                last = data
-                if b'"usage"' in data:  # only the last chunk(s), and only when the client asked include_usage
-                    _count_chunk_usage(data)
-                out.append(b"".join(b"data: " + line + b"\n" for line in data.split(b"\n")) + b"\n")
-                if data == _DONE:
-                    break
-            yield b"".join(out)  # one write per upstream read (see UpstreamStream.event_batches)
-            if last == _DONE:
-                break
-    except UpstreamUnavailable as exc:
-        message = f"{exc}."
-    finally:
-        # Before the body ends: a client that has read the whole stream never finds the slot still held.
-        await release()
-    if last == _DONE or last.startswith(b'{"error"'):
-        return
-    error = GatewayError(502, message, code="upstream_error")
-    yield b"data: " + msgspec.json.encode(error.envelope()) + b"\n\n"
+    async def aclose(self) -> None:
+        await self._source.aclose()

@@ -15,13 +15,14 @@ from contextlib import asynccontextmanager
 import msgspec
 
 from app.models import generated as m
-from app.service.azure_errors import from_busy, from_unavailable, from_upstream_status
+from app.service.azure_errors import from_busy, from_unavailable, from_upstream_status, malformed_reply
 from app.settings import Settings
 from app.telemetry import observe
 from app.translate import TranslationOptions, capabilities_for
 from app.upstream.client import AzureChatClient, GatewayBusy, UpstreamStream, UpstreamUnavailable
 
 _ENCODER = msgspec.json.Encoder()
+_CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
 log = logging.getLogger("app.service.azure")
 
 
@@ -58,6 +59,22 @@ class Gateway:
                 auth=self.settings.auth,
             )
         return reply.body
+
+    async def answer(self, request: m.CreateChatCompletionRequest) -> m.CreateChatCompletionResponse:
+        """``complete``, decoded, its token usage counted."""
+        return self._decode(await self.complete(request))[1]
+
+    async def answer_bytes(self, request: m.CreateChatCompletionRequest) -> bytes:
+        """``complete``, validated and its usage counted, as Azure's own bytes."""
+        return self._decode(await self.complete(request))[0]
+
+    def _decode(self, body: bytes) -> tuple[bytes, m.CreateChatCompletionResponse]:
+        try:
+            chat = _CHAT_RESPONSE.decode(body)
+        except msgspec.DecodeError as exc:
+            raise malformed_reply(str(exc)) from None
+        observe.count_usage(chat.usage, self.settings.openai_model)
+        return body, chat
 
     @asynccontextmanager
     async def open_stream(self, request: m.CreateChatCompletionRequest) -> AsyncIterator[UpstreamStream]:

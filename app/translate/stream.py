@@ -31,22 +31,12 @@ from app.translate.options import TranslationOptions
 from app.translate.response import envelope, finish, incomplete_reason, logprob_items, new_id, output_items
 from app.translate.response import wants_logprobs as _wants_logprobs
 
-__all__ = ["ResponseStream", "frame"]
+__all__ = ["ResponseStream"]
 
-_ENCODER = msgspec.json.Encoder()
 _CHUNK = msgspec.json.Decoder(m.CreateChatCompletionStreamResponse)
 _OPEN_TAG, _CLOSE_TAG = "<think>", "</think>"
 
 _Events = list[m.ResponseStreamEvent]
-
-
-def frame(event: m.ResponseStreamEvent) -> bytes:
-    """One server-sent event: `event: <type>`, one line of JSON data, a blank line (LF only).
-
-    msgspec escapes every control character inside strings, so the JSON is always a single line.
-    """
-    tag = type(event).__struct_config__.tag
-    return b"event: " + str(tag).encode() + b"\ndata: " + _ENCODER.encode(event) + b"\n\n"
 
 
 @dataclass

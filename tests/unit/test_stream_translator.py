@@ -11,9 +11,10 @@ from typing import Any
 import msgspec
 from support.stream_validator import StreamResult, validate_stream
 
+from app.api.sse import frame_response_event as frame
 from app.models import generated as m
 from app.translate import TranslationOptions
-from app.translate.stream import ResponseStream, StreamProtocolError, frame
+from app.translate.stream import ResponseStream, StreamProtocolError
 
 OPTIONS = TranslationOptions(deployment="gpt-4o-mini")
 REQUEST = msgspec.convert({"model": "m", "input": "hi", "stream": True}, m.CreateResponse)

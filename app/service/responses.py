@@ -1,0 +1,86 @@
+"""Creating a response: ``CreateResponse`` → Chat request → Azure → ``Response`` or its events.
+
+One call serves ``stream: false`` and ``stream: true``: the request is translated once, then either Azure's
+answer is translated back (``chat_to_response``) or Azure's chunks are fed through ``ResponseStream``, the pure
+state machine that shares ``finish`` with the JSON case. The state-dependent parts of the API (stored
+responses, ``previous_response_id``, background runs) belong here, around the translator, not inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+
+from app.models import generated as m
+from app.service.azure import Gateway
+from app.service.events import EventSource, Release
+from app.telemetry import observe
+from app.translate import chat_to_response, responses_to_chat
+from app.translate.stream import ResponseStream, StreamProtocolError
+from app.upstream.client import UpstreamStream, UpstreamUnavailable
+
+log = logging.getLogger("app.service.responses")
+
+_DONE = b"[DONE]"
+
+ResponseEvents = EventSource[m.ResponseStreamEvent]
+
+
+class ResponsesService:
+    def __init__(self, azure: Gateway) -> None:
+        self.azure = azure
+
+    async def create(self, request: m.CreateResponse) -> m.Response | ResponseEvents:
+        """The finished ``Response``, or (``stream: true``) its events once Azure has accepted the call.
+
+        Raises ``GatewayError`` for anything that fails before the first event.
+        """
+        options = self.azure.options
+        chat_request = responses_to_chat(request, options)
+        if request.stream is True:
+            translator = ResponseStream(request, options)
+            return await EventSource.open(
+                self.azure.open_stream(chat_request),
+                lambda upstream, release: _events(upstream, release, translator),
+            )
+        chat = await self.azure.answer(chat_request)
+        return chat_to_response(chat, request, options)
+
+
+async def _events(
+    upstream: UpstreamStream, release: Release, stream: ResponseStream
+) -> AsyncGenerator[list[m.ResponseStreamEvent], None]:
+    """created/in_progress at once, then the events of each upstream read, then the terminal event.
+
+    The stream always ends the way clients understand: ``response.completed`` (or ``incomplete``), or
+    ``response.failed`` saying why when Azure's stream broke, was malformed or ended early.
+    """
+    yield stream.start()
+    failure: str | None = None
+    saw_done = False
+    try:
+        async for batch in upstream.event_batches():
+            out: list[m.ResponseStreamEvent] = []
+            for data in batch:
+                if data == _DONE:
+                    saw_done = True
+                    break
+                try:
+                    out += stream.feed(data)
+                except StreamProtocolError as exc:
+                    failure = str(exc)
+                    break
+            if out:
+                yield out
+            if saw_done or failure is not None:
+                break
+    except UpstreamUnavailable as exc:
+        failure = f"{exc}."
+    except Exception:  # a gateway bug: still end the stream the way clients understand
+        log.exception("translating Azure's stream failed")
+        failure = "The gateway failed while translating Azure OpenAI's stream."
+    if failure is None and not saw_done and not stream.finished:
+        failure = "Azure OpenAI closed the stream before it finished."
+    await release()
+    observe.count_usage(stream.usage)
+    yield stream.fail(failure) if failure is not None else stream.complete()
