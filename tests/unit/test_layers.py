@@ -56,7 +56,7 @@ def _violations() -> list[str]:
             if top != "app" or module == "app":
                 continue
             target = module.split(".")[1]
-            if target == package or target not in LAYERS and target != "emulator":
+            if target == package or (target not in LAYERS and target != "emulator"):
                 continue
             if target == "emulator":
                 if package != "cli":  # only the command line starts the emulator; the gateway never uses it
