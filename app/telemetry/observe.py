@@ -1,7 +1,8 @@
 """What the gateway tells operators: Prometheus metrics and one structured log line per request.
 
-One ``Record`` per HTTP request lives in a ContextVar for the whole request (set by :class:`Observed`, a pure
-ASGI wrapper around the app, so 404s and errors are seen too). The code that talks to Azure adds to it - time
+One ``Record`` per unit of work lives in a ContextVar while it runs (``unit_of_work``: an HTTP request,
+opened by :class:`Observed`, a pure ASGI wrapper around the app, so 404s and errors are seen too; a
+background run or a WebSocket turn opens its own). The code that talks to Azure adds to it - time
 spent on Azure, attempts, Azure's ``apim-request-id``, token usage - without every layer passing it along.
 When the response headers leave, the latency split is observed and sent to the client as a standard
 ``Server-Timing: upstream;dur=12.345, gateway;dur=0.210`` header (milliseconds; ``upstream`` = waiting on
@@ -261,6 +262,42 @@ def open_stream() -> Iterator[None]:
         gauge.dec()
 
 
+class unit_of_work:  # lower-case: used like a function, `with unit_of_work(...) as record: ...`
+    """One unit of work - an HTTP request now; a background run or a WebSocket turn later - and its record.
+
+    Inside the block, ``current()`` is the record that the Azure call, usage counting and errors add to; when
+    the block ends, one ``request`` log line is written for it (``log=False`` asks for none unless it failed
+    with a 5xx or never got a status). Not tied to an ASGI scope, so any transport can open one.
+    A class, not ``@contextmanager``: it runs on every request, and a generator-based one costs more.
+    """
+
+    __slots__ = ("_log_all", "_token", "record")
+
+    def __init__(self, route: str, *, method: str = "", request_id: str | None = None, log: bool = True) -> None:
+        self.record = Record(
+            method=method,
+            path=route,
+            route=route_of(route),
+            started=time.perf_counter(),
+            request_id=request_id or new_request_id(),
+        )
+        self._log_all = log
+
+    def __enter__(self) -> Record:
+        self._token = _CURRENT.set(self.record)
+        return self.record
+
+    def __exit__(self, *_: object) -> None:
+        _CURRENT.reset(self._token)
+        record = self.record
+        if self._log_all or record.status is None or record.status >= 500:
+            _log(record)
+
+
+def new_request_id() -> str:
+    return f"req_{uuid.uuid4().hex}"
+
+
 REQUEST_ID_HEADER: Final = b"x-request-id"
 # A client's id is echoed into headers and logs: accept only a plain token, so nothing can be injected.
 _VALID_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -274,7 +311,7 @@ def _request_id(scope: dict[str, Any]) -> str:
             if _VALID_ID.match(text):
                 return text
             break
-    return f"req_{uuid.uuid4().hex}"
+    return new_request_id()
 
 
 class Observed:
@@ -296,15 +333,10 @@ class Observed:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
-        record = Record(
-            method=scope.get("method", ""),
-            path=path,
-            route=route_of(path),
-            started=time.perf_counter(),
-            request_id=_request_id(scope),
+        unit = unit_of_work(
+            scope.get("path", ""), method=scope.get("method", ""), request_id=_request_id(scope), log=self.log_all
         )
-        token = _CURRENT.set(record)
+        record = unit.record
         id_header = (REQUEST_ID_HEADER, record.request_id.encode())
 
         async def observed_send(message: Any) -> None:
@@ -320,12 +352,8 @@ class Observed:
                 message["headers"] = [*headers, id_header, (b"server-timing", timing.encode())]
             await send(message)
 
-        try:
+        with unit:
             await self.app(scope, receive, observed_send)
-        finally:
-            _CURRENT.reset(token)
-            if self.log_all or record.status is None or record.status >= 500:
-                _log(record)
 
 
 def _ms(seconds: float | None) -> float | None:
