@@ -1,4 +1,10 @@
-"""The gateway's only way out: one pooled, concurrency-limited HTTP client for Azure Chat Completions."""
+"""The gateway's only way out: one pooled, concurrency-limited HTTP client for Azure Chat Completions.
+
+Split by job: ``urls`` (the URL per API surface), ``sse`` (the event parser), ``transport`` (aiohttp under
+httpx's interface, one exception map), ``retry`` (backoff within a deadline), ``auth`` (Entra ID tokens),
+``limiter`` (the slot every call holds: the seam for a shared budget), ``errors`` (this layer's own failures),
+and ``client``, which puts them together. Nothing here knows the Responses API or HTTP frameworks.
+"""
 
 from app.upstream.client import (
     AzureChatClient,

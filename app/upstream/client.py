@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -22,8 +21,12 @@ import msgspec
 from app.settings import Settings
 from app.telemetry import observe
 from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
+from app.upstream.errors import GatewayBusy, UpstreamError, UpstreamUnavailable
+from app.upstream.limiter import Limiter, LocalLimiter
 from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
+from app.upstream.sse import SSEParser
 from app.upstream.transport import AiohttpTransport
+from app.upstream.urls import chat_completions_url, upstream_url, v1_chat_completions_url
 
 # httpx logs every request at INFO; with Litestar's root logging that is a formatted line per call on the hot path.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -39,29 +42,6 @@ __all__ = [
     "upstream_url",
     "v1_chat_completions_url",
 ]
-
-
-class UpstreamError(Exception):
-    """Base class for failures talking to Azure. Messages never contain the API key."""
-
-
-class UpstreamUnavailable(UpstreamError):
-    """Azure could not be reached or did not answer in time (no HTTP status to pass on).
-
-    ``timeout`` lets the caller choose 504 over 502.
-    """
-
-    def __init__(self, message: str, *, timeout: bool = False) -> None:
-        super().__init__(message)
-        self.timeout = timeout
-
-
-class GatewayBusy(UpstreamError):
-    """No upstream slot: the wait queue is full, or the wait for a slot took too long (503 + Retry-After)."""
-
-    def __init__(self, message: str, *, retry_after: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,32 +83,15 @@ class UpstreamStream:
         So the route can answer with one write per read instead of one per event: a write is a system call,
         and when Azure is fast a read holds dozens of chunks (a 1,000-chunk stream cost 1,000 writes).
         """
-        buffer = b""
-        data: list[bytes] = []
+        parser = SSEParser()
         try:
             async for raw in self._response.aiter_bytes():  # content-decoded (gzip)
-                buffer += raw
-                *lines, buffer = buffer.split(b"\n")
-                batch: list[bytes] = []
-                for line in lines:
-                    line = line.removesuffix(b"\r")
-                    if not line:
-                        if data:
-                            batch.append(b"\n".join(data))
-                            data = []
-                    elif line.startswith(b"data:"):
-                        value = line[5:]
-                        data.append(value[1:] if value.startswith(b" ") else value)
-                if batch:
+                if batch := parser.feed(raw):
                     yield batch
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise _unavailable(exc, self._host, "mid-stream") from None
-        line = buffer.removesuffix(b"\r")
-        if line.startswith(b"data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(b" ") else value)
-        if data:
-            yield [b"\n".join(data)]
+        if last := parser.close():
+            yield last
 
 
 _JSON = msgspec.json.Encoder()
@@ -150,47 +113,6 @@ def _unavailable(exc: Exception, host: str, when: str = "") -> UpstreamUnavailab
     # str(exc) of a transport error names the socket problem, never request headers.
     what = f"dropped the connection {when}" if when else "is unreachable"
     return UpstreamUnavailable(f"Azure OpenAI at {host} {what}: {type(exc).__name__}: {exc}")
-
-
-def _quote_segment(value: str) -> str:
-    # Same safe set as openai._utils._path._quote_path_segment_part (RFC 3986 pchar minus "/").
-    return quote(value, safe="!$&'()*+,;=:@")
-
-
-def chat_completions_url(base_url: str, deployment: str, query: Mapping[str, str]) -> httpx.URL:
-    """Build the URL exactly as ``openai.AzureOpenAI(azure_endpoint=base_url)`` does for chat completions.
-
-    The SDK's steps (openai/lib/azure.py): base = ``azure_endpoint.rstrip("/") + "/openai"`` - appended even
-    when the endpoint already ends in ``/openai``, so we do not second-guess that either - then, unless the
-    base path already contains ``/deployments``, ``/deployments/{model}`` is inserted before
-    ``/chat/completions``, with the deployment percent-encoded as a single path segment. Every
-    ``default_query`` entry (api-version included) becomes a query parameter.
-    """
-    base = httpx.URL(base_url.rstrip("/") + "/openai/")
-    path = "chat/completions"
-    if "/deployments" not in base.path:
-        path = f"deployments/{_quote_segment(deployment)}/{path}"
-    return base.copy_with(raw_path=base.raw_path + path.encode("ascii")).copy_merge_params(dict(query))
-
-
-def v1_chat_completions_url(base_url: str, query: Mapping[str, str]) -> httpx.URL:
-    """Azure's v1 surface: ``{endpoint}/openai/v1/chat/completions``; the deployment goes in the body's ``model``.
-
-    As with ``OpenAI(base_url=f"{endpoint}/openai/v1/")``. An endpoint that already ends in ``/openai`` or
-    ``/openai/v1`` is not extended twice (people paste either from the portal). ``api-version`` is optional on
-    this surface; every ``default_query`` entry that is set is sent.
-    """
-    base = base_url.rstrip("/")
-    if not base.endswith("/openai/v1"):
-        base = base + "/v1" if base.endswith("/openai") else base + "/openai/v1"
-    return httpx.URL(base + "/chat/completions").copy_merge_params(dict(query))
-
-
-def upstream_url(settings: Settings) -> httpx.URL:
-    """The Chat Completions URL for ``settings.api_surface``."""
-    if settings.api_surface == "v1":
-        return v1_chat_completions_url(settings.openai_base_url, settings.default_query)
-    return chat_completions_url(settings.openai_base_url, settings.openai_model, settings.default_query)
 
 
 def _tries() -> str:
@@ -215,7 +137,8 @@ class AzureChatClient:
         n = settings.num_concurrent_requests
         self.url = upstream_url(settings)
         self._deployment = settings.openai_model
-        self._semaphore = asyncio.Semaphore(n)
+        self.limiter: Limiter = LocalLimiter(n, max_queue=settings.max_queue, max_wait=settings.max_queue_wait)
+        """The concurrency limit every call holds a slot of (a shared budget can replace it)."""
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
         # aiohttp moves the bytes: httpx's own pool costs O(pool size) per request (see transport.py).
         self._transport = transport or AiohttpTransport(limits=limits, trust_env=True)
@@ -226,15 +149,9 @@ class AzureChatClient:
             self.token = EntraToken(credential or make_credential(settings), settings.entra_scope)
         elif settings.openai_api_key is not None:
             headers["api-key"] = settings.openai_api_key.get_secret_value()
-        self._max_queue = settings.max_queue
-        self._max_queue_wait = settings.max_queue_wait
         self.request_timeout = settings.request_timeout
         self._stream_idle_timeout = settings.stream_idle_timeout
         self.retry_policy = RetryPolicy(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
-        self.in_flight = 0
-        """Slots held right now (tests check it drops back to 0: no leaked slots)."""
-        self.queued = 0
-        """Requests waiting for a slot right now."""
         self._client = httpx.AsyncClient(
             headers=headers,
             timeout=httpx.Timeout(
@@ -261,54 +178,6 @@ class AzureChatClient:
     def deadline(self) -> float:
         """The loop time by which a request starting now must be answered (``request_timeout``)."""
         return asyncio.get_running_loop().time() + self.request_timeout
-
-    @asynccontextmanager
-    async def _slot(self, deadline: float | None = None) -> AsyncIterator[None]:
-        """Hold one of the ``num_concurrent_requests`` upstream slots.
-
-        When none is free, wait in a bounded queue: at most ``max_queue`` waiters, each for at most
-        ``max_queue_wait`` seconds (or until ``deadline``); beyond that ``GatewayBusy``. Nothing waits
-        without bound, and a cancelled waiter (client gone) leaves no trace.
-        """
-        # Not Semaphore.locked(): on 3.11 it scans the waiters with a generator on every call, a few percent
-        # of the gateway's CPU under load. Our own waiters are counted in ``queued``.
-        if self.queued or self._semaphore._value == 0:
-            if self.queued >= self._max_queue:
-                raise GatewayBusy(
-                    f"The gateway is at capacity ({self.in_flight} Azure calls in flight, {self.queued} waiting); "
-                    "retry shortly."
-                )
-            with observe.slot_wait():
-                await self._wait_for_slot(deadline)
-        else:
-            await self._semaphore.acquire()
-        self.in_flight += 1
-        observe.IN_FLIGHT.inc()
-        try:
-            yield
-        finally:
-            observe.IN_FLIGHT.dec()
-            self.in_flight -= 1
-            self._semaphore.release()
-
-    async def _wait_for_slot(self, deadline: float | None) -> None:
-        """No slot is free: wait in the bounded queue (see ``_slot``), or raise ``GatewayBusy``."""
-        loop = asyncio.get_running_loop()
-        until = loop.time() + self._max_queue_wait
-        if deadline is not None:
-            until = min(until, deadline)
-        self.queued += 1
-        try:
-            async with asyncio.timeout_at(until):
-                await self._semaphore.acquire()
-        except TimeoutError:
-            raise GatewayBusy(
-                f"The gateway is at capacity: no Azure slot became free within {self._max_queue_wait:g}s; "
-                "retry shortly.",
-                retry_after=max(1, round(self._max_queue_wait / 10)),
-            ) from None
-        finally:
-            self.queued -= 1
 
     async def _headers_for(self, base: httpx.Headers) -> httpx.Headers:
         """``base`` with this call's credentials: as they are with an api-key, plus a fresh bearer with Entra ID."""
@@ -371,7 +240,7 @@ class AzureChatClient:
         connection). HTTP errors from Azure are returned, not raised: the route decides how to map them.
         """
         deadline = self.deadline()
-        async with self._slot(deadline):
+        async with self.limiter.acquire(deadline):
             response = await self.attempt(lambda: self._send(body), deadline)
         return UpstreamResponse(status=response.status_code, headers=response.headers, body=response.content)
 
@@ -413,7 +282,7 @@ class AzureChatClient:
                     raise
             return response
 
-        async with self._slot(deadline):
+        async with self.limiter.acquire(deadline):
             response = await self.attempt(open_stream, deadline)
             try:
                 error_body = response.content if response.status_code >= 300 else b""
@@ -462,9 +331,23 @@ class AzureChatClient:
     @property
     def free_slots(self) -> int:
         """How many of the ``num_concurrent_requests`` slots are free right now (for health and tests)."""
-        return self._semaphore._value
+        return self._local.free
+
+    @property
+    def in_flight(self) -> int:
+        return self._local.in_flight
+
+    @property
+    def queued(self) -> int:
+        return self._local.queued
+
+    @property
+    def _local(self) -> LocalLimiter:
+        assert isinstance(self.limiter, LocalLimiter)
+        return self.limiter
 
     async def aclose(self) -> None:
+        await self.limiter.aclose()
         # The client closes a transport it was given too; closing it once more is harmless, but the aiohttp
         # transport made here is not the client's (calls bypass AsyncClient.send), so it is closed here.
         await self._client.aclose()
