@@ -4,9 +4,10 @@
 pipeline and :mod:`app.emulator.actions` for the scripted-reply queue.
 """
 
-from app.emulator.actions import Action, GeneratedReply, ScriptedReply, ScriptedResponse, parse_action
+from app.emulator.actions import Action, GeneratedReply, ScriptedReply, ScriptedResponse
 from app.emulator.app import create_emulator_app, emulator_state
 from app.emulator.config import EmulatorConfig
+from app.emulator.script import parse_action
 from app.emulator.state import EmulatorState, RecordedRequest
 from app.emulator.versions import KNOWN_API_VERSIONS
 

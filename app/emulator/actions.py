@@ -3,7 +3,7 @@
 Each chat request consumes the next queued action, or :class:`GeneratedReply` when the queue is empty. An
 action is a small msgspec Struct (so the admin endpoint can decode it from JSON with a precise error) with
 one method, :meth:`Action.respond`, that turns the request into a Litestar response. New behaviours are new
-action types plus one line in :data:`ACTION_KINDS`; the request pipeline does not change. Streaming is
+action types plus one line in ``script.ACTION_KINDS``; the request pipeline does not change. Streaming is
 the reply actions rendered as SSE chunks (:mod:`app.emulator.streaming`) when the request asks for it; fault
 injection (delays, connection resets, malformed bodies, 429s with ``retry-after-ms``) slots in the same way.
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from app.emulator.state import EmulatorState, RecordedRequest
 
 __all__ = [
-    "ACTION_KINDS",
     "Action",
     "ActionContext",
     "GeneratedReply",
@@ -38,7 +37,6 @@ __all__ = [
     "ScriptedReply",
     "ScriptedResponse",
     "azure_json",
-    "parse_action",
 ]
 
 REQUEST_ID_HEADER: Final = "apim-request-id"
@@ -196,28 +194,5 @@ class ScriptedResponse(Action, frozen=True):
         return azure_json(self.status, body, ctx.request_id, dict(self.headers))
 
 
-# The key that identifies each kind of scripted action, checked in order. Later kinds (a fault, a stream)
-# register here.
-ACTION_KINDS: Final[list[tuple[str, type[Action]]]] = [
-    ("status", ScriptedResponse),
-    ("message", ScriptedReply),
-    ("auto", GeneratedReply),
-]
-
-
 class ScriptError(ValueError):
     """A scripted action that does not decode; the message names the problem and its index."""
-
-
-def parse_action(raw: Any, index: int = 0) -> Action:
-    """Decode one entry of ``{"replies": [...]}`` into an :class:`Action`."""
-    if not isinstance(raw, dict):
-        raise ScriptError(f"replies[{index}]: expected an object")
-    for key, kind in ACTION_KINDS:
-        if key in raw:
-            try:
-                return msgspec.convert(raw, kind)
-            except msgspec.ValidationError as exc:
-                raise ScriptError(f"replies[{index}]: {exc}") from exc
-    keys = ", ".join(repr(k) for k, _ in ACTION_KINDS)
-    raise ScriptError(f"replies[{index}]: needs one of the keys {keys}")

@@ -27,10 +27,11 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath
 
 from app.emulator import errors
-from app.emulator.actions import Action, ActionContext, GeneratedReply, ScriptError, azure_json, parse_action
+from app.emulator.actions import Action, ActionContext, GeneratedReply, ScriptError, azure_json
 from app.emulator.config import EmulatorConfig
 from app.emulator.faults import parse_faults
 from app.emulator.schema import ChatCompletionRequest
+from app.emulator.script import parse_action
 from app.emulator.state import EmulatorState, RecordedRequest
 from app.emulator.validation import decode_body, validate_request
 from app.emulator.versions import features_for

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Final, Literal
 import msgspec
 from litestar import Response
 
-from app.emulator.actions import ACTION_KINDS, Action, ActionContext, GeneratedReply, ScriptError, azure_json
+from app.emulator.actions import Action, ActionContext, GeneratedReply, ScriptError, azure_json
 
 __all__ = ["Fault", "FaultMix", "ResetResponse", "parse_faults"]
 
@@ -239,5 +239,3 @@ def parse_faults(payload: Any) -> tuple[list[Action], FaultMix | None]:
     seed = payload.get("seed")
     return [], FaultMix(float(rate), actions, seed if isinstance(seed, int) else None)
 
-
-ACTION_KINDS.append(("fault", Fault))

@@ -27,8 +27,8 @@ from support.stream_validator import (
 
 from app.api.factory import create_app
 from app.emulator import create_emulator_app
-from app.emulator.actions import parse_action
 from app.emulator.app import emulator_state
+from app.emulator.script import parse_action
 from app.emulator.state import EmulatorState, RecordedRequest
 from app.service.azure import Gateway
 from app.settings.load import Secret, Settings

@@ -13,8 +13,8 @@ from support.servers import running
 from support.stream_validator import parse_chat_sse
 
 from app.emulator import create_emulator_app
-from app.emulator.actions import parse_action
 from app.emulator.app import emulator_state
+from app.emulator.script import parse_action
 from app.emulator.state import EmulatorState
 
 URL = "/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"

@@ -20,7 +20,7 @@ import pytest
 
 from app.api.factory import create_app
 from app.emulator import EmulatorConfig, EmulatorState, create_emulator_app
-from app.emulator.actions import parse_action
+from app.emulator.script import parse_action
 from app.settings.load import Secret, Settings
 from support.servers import running
 from support.stream_validator import SHARED
