@@ -15,6 +15,7 @@ from msgspec import UNSET, UnsetType
 from app.models import generated as m
 from app.translate.capabilities import FIRST_VERSION
 from app.translate.options import TranslationOptions
+from app.translate.response import wants_logprobs
 from app.wire.errors import GatewayError, invalid_request
 
 ChatMessage = m.ChatCompletionRequestMessage
@@ -33,7 +34,6 @@ _INCLUDE_IMPOSSIBLE = {
     "code_interpreter_call.outputs",
     "computer_call_output.output.image_url",
 }
-_INCLUDE_LOGPROBS = "message.output_text.logprobs"
 
 
 def unsupported(param: str, message: str, code: str = "unsupported_parameter") -> GatewayError:
@@ -454,11 +454,10 @@ def responses_to_chat(request: m.CreateResponse, options: TranslationOptions) ->
     if _given(request.top_p):
         chat.top_p = request.top_p
 
-    wants_logprobs = bool(request.include) and _INCLUDE_LOGPROBS in (request.include or ())
     if _given(request.top_logprobs) and request.top_logprobs:
         chat.top_logprobs = request.top_logprobs
-        wants_logprobs = True
-    if wants_logprobs:
+    # One rule for asking Azure and for building the parts: the response side reads the same function.
+    if wants_logprobs(request):
         chat.logprobs = True
 
     _text(request, chat, options)
