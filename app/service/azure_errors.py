@@ -16,7 +16,7 @@ import msgspec
 from app.telemetry import observe
 from app.upstream.client import GatewayBusy, UpstreamResponse, UpstreamStream, UpstreamUnavailable
 from app.upstream.retry import retry_after_seconds
-from app.wire.errors import GatewayError
+from app.wire.errors import GatewayError, error_object
 
 # Azure's headers worth passing on with a 429 so clients can pace themselves.
 _RATE_HEADERS = ("retry-after", "retry-after-ms", "x-ms-retry-after-ms")
@@ -24,11 +24,9 @@ _RATE_HEADERS = ("retry-after", "retry-after-ms", "x-ms-retry-after-ms")
 
 def _azure_error(body: bytes) -> dict[str, Any]:
     try:
-        payload = msgspec.json.decode(body)
+        return error_object(body) or {}
     except msgspec.DecodeError:
         return {}
-    error = payload.get("error") if isinstance(payload, dict) else None
-    return error if isinstance(error, dict) else {}
 
 
 def _text(value: Any) -> str | None:

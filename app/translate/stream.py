@@ -30,6 +30,7 @@ from app.models import generated as m
 from app.translate.options import TranslationOptions
 from app.translate.response import envelope, finish, incomplete_reason, logprob_items, new_id, output_items
 from app.translate.response import wants_logprobs as _wants_logprobs
+from app.wire.errors import error_object
 
 __all__ = ["ResponseStream"]
 
@@ -532,11 +533,10 @@ class ResponseStream:
 def _error_text(data: bytes) -> str:
     """What an undecodable chunk says: Azure's error message when it is an error object."""
     try:
-        payload = msgspec.json.decode(data)
+        error = error_object(data)
     except msgspec.DecodeError:
         return "Azure OpenAI sent a stream event that is not JSON."
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, dict):
+    if error is not None:
         message = error.get("message") or "no message"
         code = error.get("code")
         return f"Azure OpenAI failed mid-stream: {message}" + (f" (code {code})" if code else "")

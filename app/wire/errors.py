@@ -73,6 +73,16 @@ class GatewayError(Exception):
         return _ENCODER.encode(payload)
 
 
+def error_object(body: bytes) -> dict[str, Any] | None:
+    """The ``error`` member of an OpenAI-style envelope in ``body`` (Azure sends the same shape), else None.
+
+    Raises ``msgspec.DecodeError`` when ``body`` is not JSON, for callers that report that differently.
+    """
+    payload = msgspec.json.decode(body)
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return error if isinstance(error, dict) else None
+
+
 def invalid_request(message: str, param: str | None = None, code: str | None = None) -> GatewayError:
     """A 400 about the client's request."""
     return GatewayError(400, message, param=param, code=code)
