@@ -28,7 +28,7 @@ _HEADER_END = b"\r\n\r\n"
 _MAX_TOKENS = re.compile(rb'"max_(?:completion_)?tokens"\s*:\s*(\d+)')
 _STREAM = re.compile(rb'"stream"\s*:\s*true')
 _USAGE = re.compile(rb'"include_usage"\s*:\s*true')
-# Matched against the request head, which _on_data lowercases first: the pattern is lower-case too.
+# Matched against the request head, which StubProtocol._drain lowercases first: the pattern is lower-case too.
 _SLOW = re.compile(rb"^post [^ ]*/deployments/slow")
 
 CREATED = 1_700_000_000
