@@ -22,8 +22,8 @@ from app.service.responses import ResponsesService
 from app.settings import Settings
 from app.telemetry.logs import logging_plugin
 from app.telemetry.observe import LATENCY_BUCKETS, Observed
+from app.upstream import AzureChatClient
 from app.upstream.auth import TokenCredential
-from app.upstream.client import AzureChatClient
 
 
 def create_app(settings: Settings, *, credential: TokenCredential | None = None) -> Litestar:

@@ -25,7 +25,7 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from app.settings import Settings
-from app.upstream.client import AzureChatClient
+from app.upstream import AzureChatClient
 
 __all__ = ["Health", "HealthController"]
 

@@ -19,7 +19,7 @@ from app.models import generated as m
 from app.service.azure import Gateway
 from app.settings import Settings
 from app.translate import responses_to_chat
-from app.upstream.client import AzureChatClient, upstream_url
+from app.upstream import AzureChatClient, upstream_url
 from app.wire.errors import GatewayError
 
 __all__ = ["run_check"]

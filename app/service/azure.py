@@ -1,8 +1,8 @@
 """The one path every request takes to Azure: encode the Chat request, call, map failures.
 
 Both routes end here, so the concurrency limit, error mapping and (later) retries and metrics apply to
-both. Bytes in, bytes out: the request Struct is encoded once and Azure's body is decoded once, by the
-caller that needs it.
+both. The request Struct is encoded once; Azure's JSON body is decoded once, here (``answer`` returns the
+Struct, ``answer_bytes`` Azure's own bytes after the same validation), and its token usage counted.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from app.service.azure_errors import from_busy, from_unavailable, from_upstream_
 from app.settings import Settings
 from app.telemetry import observe
 from app.translate import TranslationOptions, capabilities_for
-from app.upstream.client import AzureChatClient, GatewayBusy, UpstreamStream, UpstreamUnavailable
+from app.upstream import AzureChatClient, GatewayBusy, UpstreamStream, UpstreamUnavailable
 
 _ENCODER = msgspec.json.Encoder()
 _CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
@@ -62,19 +62,21 @@ class Gateway:
 
     async def answer(self, request: m.CreateChatCompletionRequest) -> m.CreateChatCompletionResponse:
         """``complete``, decoded, its token usage counted."""
-        return self._decode(await self.complete(request))[1]
+        return self._decode(await self.complete(request))
 
     async def answer_bytes(self, request: m.CreateChatCompletionRequest) -> bytes:
         """``complete``, validated and its usage counted, as Azure's own bytes."""
-        return self._decode(await self.complete(request))[0]
+        body = await self.complete(request)
+        self._decode(body)
+        return body
 
-    def _decode(self, body: bytes) -> tuple[bytes, m.CreateChatCompletionResponse]:
+    def _decode(self, body: bytes) -> m.CreateChatCompletionResponse:
         try:
             chat = _CHAT_RESPONSE.decode(body)
         except msgspec.DecodeError as exc:
             raise malformed_reply(str(exc)) from None
         observe.count_usage(chat.usage, self.settings.openai_model)
-        return body, chat
+        return chat
 
     @asynccontextmanager
     async def open_stream(self, request: m.CreateChatCompletionRequest) -> AsyncIterator[UpstreamStream]:

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from app.telemetry import observe
-from app.upstream.client import GatewayBusy, UpstreamResponse, UpstreamStream, UpstreamUnavailable
+from app.upstream import GatewayBusy, UpstreamResponse, UpstreamStream, UpstreamUnavailable
 from app.upstream.retry import retry_after_seconds
 from app.wire.errors import GatewayError, error_object
 

@@ -18,7 +18,7 @@ from app.service.azure import Gateway
 from app.service.events import EventSource, Release
 from app.telemetry import observe
 from app.translate.chat import chat_for_azure
-from app.upstream.client import UpstreamStream, UpstreamUnavailable
+from app.upstream import UpstreamStream, UpstreamUnavailable
 from app.wire.errors import GatewayError
 
 DONE = b"[DONE]"

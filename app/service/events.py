@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Generic, TypeVar
 
-from app.upstream.client import UpstreamStream
+from app.upstream import UpstreamStream
 
 E = TypeVar("E")
 Release = Callable[[], Awaitable[None]]

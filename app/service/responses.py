@@ -17,7 +17,7 @@ from app.service.events import EventSource, Release
 from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
 from app.translate.stream import ResponseStream, StreamProtocolError
-from app.upstream.client import UpstreamStream, UpstreamUnavailable
+from app.upstream import UpstreamStream, UpstreamUnavailable
 
 log = logging.getLogger("app.service.responses")
 

@@ -57,6 +57,7 @@ __all__ = [
     "note_attempt",
     "note_retry",
     "open_stream",
+    "unit_of_work",
     "upstream_time",
 ]
 

@@ -6,20 +6,18 @@ httpx's interface, one exception map), ``retry`` (backoff within a deadline), ``
 and ``client``, which puts them together. Nothing here knows the Responses API or HTTP frameworks.
 """
 
-from app.upstream.client import (
-    AzureChatClient,
-    UpstreamError,
-    UpstreamResponse,
-    UpstreamStream,
-    UpstreamUnavailable,
-    chat_completions_url,
-)
+from app.upstream.client import AzureChatClient, UpstreamResponse, UpstreamStream
+from app.upstream.errors import GatewayBusy, UpstreamError, UpstreamUnavailable
+from app.upstream.urls import chat_completions_url, upstream_url, v1_chat_completions_url
 
 __all__ = [
     "AzureChatClient",
+    "GatewayBusy",
     "UpstreamError",
     "UpstreamResponse",
     "UpstreamStream",
     "UpstreamUnavailable",
     "chat_completions_url",
+    "upstream_url",
+    "v1_chat_completions_url",
 ]

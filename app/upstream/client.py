@@ -21,27 +21,17 @@ import msgspec
 from app.settings import Settings
 from app.telemetry import observe
 from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
-from app.upstream.errors import GatewayBusy, UpstreamError, UpstreamUnavailable
+from app.upstream.errors import UpstreamUnavailable
 from app.upstream.limiter import Limiter, LocalLimiter
 from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
 from app.upstream.sse import SSEParser
 from app.upstream.transport import AiohttpTransport
-from app.upstream.urls import chat_completions_url, upstream_url, v1_chat_completions_url
+from app.upstream.urls import upstream_url
 
 # httpx logs every request at INFO; with Litestar's root logging that is a formatted line per call on the hot path.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-__all__ = [
-    "AzureChatClient",
-    "GatewayBusy",
-    "UpstreamError",
-    "UpstreamResponse",
-    "UpstreamStream",
-    "UpstreamUnavailable",
-    "chat_completions_url",
-    "upstream_url",
-    "v1_chat_completions_url",
-]
+__all__ = ["AzureChatClient", "UpstreamResponse", "UpstreamStream"]
 
 
 @dataclass(frozen=True, slots=True)

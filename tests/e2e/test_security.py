@@ -17,7 +17,7 @@ from app.api.factory import create_app
 from app.emulator import EmulatorConfig, EmulatorState, create_emulator_app
 from app.service.azure_errors import from_upstream_status
 from app.settings.load import Secret, Settings, SettingsError, check_exposure, load_settings
-from app.upstream.client import UpstreamResponse
+from app.upstream import UpstreamResponse
 from app.upstream.retry import retry_after_seconds
 
 AZURE_KEY = "azure-secret-key-LEAKCHECK-0123456789"

@@ -14,7 +14,7 @@ from conftest import DEPLOYMENT, Emulator, gateway_settings
 from support.servers import running
 
 from app.api.factory import create_app
-from app.upstream.client import upstream_url, v1_chat_completions_url
+from app.upstream import upstream_url, v1_chat_completions_url
 
 
 @pytest.fixture(scope="module")
