@@ -104,6 +104,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Whether ``<think>…</think>`` in Azure's answer becomes a reasoning item (off: text is never altered)."""
     token_limit_parameter: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
     """Which Chat parameter carries ``max_output_tokens``; ``auto`` decides by api-version, never by name."""
+    hosted_tools: Literal["omit", "reject"] = "omit"
+    """Tools OpenAI runs on its servers (web_search, file_search, ...): left out and reported, or a 400."""
+    reasoning_with_tools: Literal["fallback", "reject"] = "fallback"
+    """When a deployment (GPT-5.4+) refuses function tools with reasoning: resend with effort none, or 400."""
     # Reliability (issue 6): retries, deadlines, queueing, draining and inbound auth.
     max_retries: Annotated[int, msgspec.Meta(ge=0)] = 3
     max_retry_wait: Annotated[float, msgspec.Meta(ge=0)] = 60.0
@@ -194,6 +198,10 @@ _FIELDS: Final[dict[str, _Field]] = {
         "token_limit_parameter", "GATEWAY_TOKEN_LIMIT_PARAMETER", 'max_completion_tokens',
         expected='"auto", "max_completion_tokens" or "max_tokens"',
     ),
+    "hosted_tools": _Field("hosted_tools", "GATEWAY_HOSTED_TOOLS", "reject", expected='"omit" or "reject"'),
+    "reasoning_with_tools": _Field(
+        "reasoning_with_tools", "GATEWAY_REASONING_WITH_TOOLS", "reject", expected='"fallback" or "reject"'
+    ),
     "max_retries": _Field("max_retries", "GATEWAY_MAX_RETRIES", "3", expected="an integer >= 0"),
     "max_retry_wait": _Field("max_retry_wait", "GATEWAY_MAX_RETRY_WAIT", "60.0", expected="a number of seconds >= 0"),
     "request_timeout": _Field(
@@ -255,6 +263,8 @@ _RAW_STRING_ENV: Final = {
     "reasoning_replay": "GATEWAY_REASONING_REPLAY",
     "reasoning_parser": "GATEWAY_REASONING_PARSER",
     "token_limit_parameter": "GATEWAY_TOKEN_LIMIT_PARAMETER",
+    "hosted_tools": "GATEWAY_HOSTED_TOOLS",
+    "reasoning_with_tools": "GATEWAY_REASONING_WITH_TOOLS",
     "api_surface": "GATEWAY_API_SURFACE",
     "auth": "GATEWAY_AUTH",
     "tenant_id": "GATEWAY_TENANT_ID",

@@ -7,6 +7,7 @@ where the api-version knows them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from msgspec import UNSET
@@ -14,6 +15,7 @@ from msgspec import UNSET
 from app.models import generated as m
 from app.translate.options import TranslationOptions
 from app.translate.params import given, needs_version, tag_of, unsupported
+from app.translate.tools import chat_function_name, custom_arguments
 from app.wire.errors import invalid_request
 
 ChatMessage = m.ChatCompletionRequestMessage
@@ -180,14 +182,15 @@ class _Conversation:
         if refusal:
             message.refusal = "".join(refusal)
 
-    def add_function_call(self, item: m.FunctionCallItem) -> None:
+    def add_function_call(self, call_id: str, name: str, arguments: str) -> None:
+        """A replayed call of any client tool, by its Chat function name (see `tools`)."""
         message = self.assistant()
         if think := self.take_think():
             message.content = think + (message.content or "")  # type: ignore[operator]
         call = m.ChatCompletionMessageToolCall(
-            id=item.call_id,
+            id=call_id,
             type="function",
-            function=m.ChatCompletionFunctionCall(name=item.name, arguments=item.arguments),
+            function=m.ChatCompletionFunctionCall(name=name, arguments=arguments),
         )
         if isinstance(message.tool_calls, list):
             message.tool_calls.append(call)
@@ -199,7 +202,9 @@ class _Conversation:
             self.think.extend(f"<think>{s.text}</think>" for s in item.summary if s.text)
 
 
-def _function_output(item: m.FunctionCallOutputItem, param: str) -> m.ChatCompletionRequestToolMessage:
+def _function_output(
+    item: m.FunctionCallOutputItem | m.CustomToolCallOutputItem, param: str
+) -> m.ChatCompletionRequestToolMessage:
     output = item.output
     if isinstance(output, str):
         content: str | list[m.ChatCompletionRequestMessageContentPartText] = output
@@ -215,6 +220,27 @@ def _function_output(item: m.FunctionCallOutputItem, param: str) -> m.ChatComple
             parts.append(m.ChatCompletionRequestMessageContentPartText(text=part.text))
         content = parts if parts else ""
     return m.ChatCompletionRequestToolMessage(content=content, tool_call_id=item.call_id)
+
+
+def _search_call_id(item: m.ToolSearchCallItem | m.ToolSearchOutputItem, param: str) -> str:
+    if not isinstance(item.call_id, str) or not item.call_id:
+        raise unsupported(
+            f"{param}.call_id",
+            f"A {tag_of(item)} item without call_id is server-executed tool search, which Chat Completions lacks.",
+        )
+    return item.call_id
+
+
+def _search_output(item: m.ToolSearchOutputItem, param: str) -> m.ChatCompletionRequestToolMessage:
+    """The tool result of a client's tool search: which tools it loaded (they are now in Chat's `tools`)."""
+    names: list[str] = []
+    for tool in item.tools:
+        if isinstance(tool, m.NamespaceTool):
+            names.extend(chat_function_name(member.name, tool.name) for member in tool.tools)
+        elif isinstance(tool, m.FunctionTool | m.CustomTool):
+            names.append(tool.name)
+    content = json.dumps({"loaded_tools": names})
+    return m.ChatCompletionRequestToolMessage(content=content, tool_call_id=_search_call_id(item, param))
 
 
 def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> list[ChatMessage]:
@@ -238,17 +264,30 @@ def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> lis
                     else:
                         conversation.add(m.ChatCompletionRequestSystemMessage(content=text))
             elif isinstance(item, m.FunctionCallItem):
-                conversation.add_function_call(item)
-            elif isinstance(item, m.FunctionCallOutputItem):
+                namespace = item.namespace if isinstance(item.namespace, str) else None
+                conversation.add_function_call(item.call_id, chat_function_name(item.name, namespace), item.arguments)
+            elif isinstance(item, m.FunctionCallOutputItem | m.CustomToolCallOutputItem):
                 conversation.add(_function_output(item, param))
             elif isinstance(item, m.ReasoningInputItem):
                 conversation.add_reasoning(item)
+            elif isinstance(item, m.CustomToolCallItem):
+                namespace = item.namespace if isinstance(item.namespace, str) else None
+                name = chat_function_name(item.name, namespace)
+                conversation.add_function_call(item.call_id, name, custom_arguments(item.input))
+            elif isinstance(item, m.ToolSearchCallItem):
+                arguments = item.arguments if isinstance(item.arguments, str) else json.dumps(item.arguments)
+                conversation.add_function_call(_search_call_id(item, param), "tool_search", arguments)
+            elif isinstance(item, m.ToolSearchOutputItem):
+                conversation.add(_search_output(item, param))
+            elif isinstance(item, m.AdditionalToolsItem):
+                pass  # its tools are offered to Azure with the request's own (`tools.input_tools`)
             else:
                 kind = tag_of(item)  # every item Struct is tagged by `type`
                 raise unsupported(
                     param,
                     f"Input item type '{kind}' at input[{index}] has no Chat Completions representation; "
-                    "this gateway translates messages, function_call, function_call_output and reasoning items.",
+                    "this gateway translates messages, reasoning, function, custom tool and client tool search calls "
+                    "and their outputs, and additional_tools.",
                 )
     conversation.flush()
     messages = conversation.messages
