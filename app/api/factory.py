@@ -15,6 +15,7 @@ from app.api.docs import DocsController, docs_static
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard
 from app.api.health import Health, HealthController
+from app.api.models import ModelsController
 from app.api.responses import ResponsesController
 from app.service.azure import Gateway
 from app.service.chat import ChatService
@@ -52,6 +53,7 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         route_handlers=[
             ResponsesController,
             ChatCompletionsController,
+            ModelsController,
             HealthController,
             MetricsController,
             DocsController,

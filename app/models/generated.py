@@ -33,6 +33,18 @@ Verbosity: TypeAlias = Literal["low", "medium", "high"]
 ServiceTier: TypeAlias = Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"]
 
 
+class Model(Struct):
+    id: Annotated[str, Meta(description="The Azure deployment name.")]
+    object: Literal["model"]
+    created: Annotated[int, Meta(description="When this gateway process started (Unix seconds).")]
+    owned_by: str
+
+
+class ListModelsResponse(Struct):
+    object: Literal["list"]
+    data: list[Model]
+
+
 class InputTextContent(Struct, tag_field="type", tag="input_text", forbid_unknown_fields=True):
     text: str
     prompt_cache_breakpoint: dict[str, Any] | UnsetType = UNSET

@@ -88,7 +88,10 @@ class ToolSet:
             return m.FunctionToolCall(id=id, call_id=call_id, name=name, arguments=arguments, status=status_)
         if tool.kind == "custom":
             item = m.CustomToolCall(
-                id=id.replace("fc_", "ctc_", 1), call_id=call_id, name=tool.name, input=_input_of(arguments),
+                id=id.replace("fc_", "ctc_", 1),
+                call_id=call_id,
+                name=tool.name,
+                input=_input_of(arguments),
                 status=status_,
             )
             if tool.namespace:
@@ -298,4 +301,3 @@ def chat_tool_choice(
     else:
         message = f"tool_choice forces the hosted tool '{kind}', which cannot run behind Azure Chat Completions."
     raise unsupported("tool_choice", message)
-
