@@ -82,9 +82,8 @@ plugins = false
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "CODEX"))}
     env.update(CODEX_HOME=str(home), GW_KEY="unused", HOME=str(home), NO_COLOR="1", RUST_LOG="error")
-    command = [
-        str(_codex()), "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", "-m", model, prompt
-    ]  # fmt: skip
+    flags = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+    command = [str(_codex()), "exec", *flags, "-m", model, prompt]
     return subprocess.run(
         command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=240
     )
@@ -141,7 +140,7 @@ def test_codex_exec_runs_a_tool_and_answers(stack: dict[str, Any], tmp_path: Pat
     assert calls[-1]["function"]["name"] == "exec_command"
     if deployment == NEWEST:
         # GPT-5.5 refuses tools with reasoning on Chat: refused once, then resent with effort none.
-        assert [r.status for r in received][0] == 400
+        assert received[0].status == 400
         assert first["reasoning_effort"] == "none" and second["reasoning_effort"] == "none"
         assert {"apply_patch", "tool_search"} <= names  # the catalog model's full tool set arrived as functions
     shutil.rmtree(tmp_path / "home", ignore_errors=True)
