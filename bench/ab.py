@@ -6,7 +6,8 @@
 Both gateways run from the same interpreter and venv (only the `app` package differs: each process starts
 in its own tree with PYTHONPATH pointing there), pinned to CPU 0; wrk and the stub share CPU 1. Rounds
 alternate A, B, B, A... so drift on a busy machine hurts both alike; the report gives each side's median
-req/s and p50, and "added p50": the gateway's p50 minus the stub's own (the direct call) in the same round.
+req/s, p50 and CPU time per request (the figure a busy machine disturbs least), and "added p50": the
+gateway's p50 minus the stub's own (the direct call) in the same round.
 Writes bench/out/ab.json.
 """
 
@@ -65,7 +66,8 @@ def main() -> int:
                         point["added_p50_ms"] = point["p50_ms"] - direct["p50_ms"]
                         results.setdefault(f"{scenario.name}|c{conns}|{name}", []).append(point)
                         print(f"round {round_} {scenario.name} c={conns} {name}: {point['rps']:.0f} req/s, "
-                              f"p50 {point['p50_ms']:.2f} ms (+{point['added_p50_ms']:.2f}), errors {point['errors']}",
+                              f"p50 {point['p50_ms']:.2f} ms (+{point['added_p50_ms']:.2f}), "
+                              f"cpu {point['cpu_ms_per_req']:.3f} ms/req, errors {point['errors']}",
                               flush=True)
             order.reverse()
     finally:
@@ -73,12 +75,13 @@ def main() -> int:
             server.stop()
     summary = {}
     for key, points in sorted(results.items()):
-        summary[key] = {k: statistics.median(p[k] for p in points) for k in ("rps", "p50_ms", "added_p50_ms")}
+        keys = ("rps", "p50_ms", "added_p50_ms", "cpu_ms_per_req")
+        summary[key] = {k: statistics.median(p[k] for p in points) for k in keys}
         summary[key]["errors"] = sum(p["errors"] for p in points)
     print(f"\nA = {ROOT}, B = {base}; medians of {args.rounds} rounds")
     for key, row in summary.items():
         print(f"{key:32} {row['rps']:8.0f} req/s  p50 {row['p50_ms']:6.2f} ms  added p50 {row['added_p50_ms']:6.2f} ms"
-              f"  errors {row['errors']}")
+              f"  cpu {row['cpu_ms_per_req']:.3f} ms/req  errors {row['errors']}")
     (run.OUT / "ab.json").write_text(json.dumps({"base": str(base), "summary": summary, "points": results}, indent=1))
     return 0
 
