@@ -59,7 +59,9 @@ def stack() -> Iterator[dict[str, Any]]:
             yield {"state": emulator_state(emulator), PLAIN: plain_url, NEWEST: newest_url}
 
 
-def _run_codex(base_url: str, model: str, prompt: str, home: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+def _run_codex(
+    base_url: str, model: str | None, prompt: str, home: Path, workdir: Path
+) -> subprocess.CompletedProcess[str]:
     home.mkdir()
     (home / "config.toml").write_text(
         f"""model_provider = "gw"
@@ -83,7 +85,7 @@ plugins = false
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "CODEX"))}
     env.update(CODEX_HOME=str(home), GW_KEY="unused", HOME=str(home), NO_COLOR="1", RUST_LOG="error")
     flags = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
-    command = [str(_codex()), "exec", *flags, "-m", model, prompt]
+    command = [str(_codex()), "exec", *flags, *(["-m", model] if model else []), prompt]
     return subprocess.run(
         command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=240
     )
@@ -144,3 +146,27 @@ def test_codex_exec_runs_a_tool_and_answers(stack: dict[str, Any], tmp_path: Pat
         assert first["reasoning_effort"] == "none" and second["reasoning_effort"] == "none"
         assert {"apply_patch", "tool_search"} <= names  # the catalog model's full tool set arrived as functions
     shutil.rmtree(tmp_path / "home", ignore_errors=True)
+
+
+def test_codex_default_model_offers_its_tools_in_input(stack: dict[str, Any], tmp_path: Path) -> None:
+    """With no -m, Codex 0.171 picks its newest model, for which it sends no `tools`: an `additional_tools`
+    input item carries a custom `exec` tool, and turn 2 replays `custom_tool_call` + `custom_tool_call_output`
+    (an array of input_text parts). The emulator's unscripted answer calls the one tool offered."""
+    _codex()
+    state = stack["state"]
+    state.clear()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    done = _run_codex(stack[PLAIN], None, "list the files in this directory", tmp_path / "home", workdir)
+    summary = f"codex exit {done.returncode}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, summary
+    received = [r.body for r in state.requests if r.deployment == PLAIN]
+    assert len(received) == 2, summary
+    first, second = received
+    custom = [t["function"] for t in first["tools"] if t["function"]["parameters"].get("required") == ["input"]]
+    assert custom, first["tools"]  # the custom tool, offered as a function with one string `input`
+    calls = [c for m in second["messages"] if m["role"] == "assistant" for c in m.get("tool_calls") or []]
+    results = [m for m in second["messages"] if m["role"] == "tool"]
+    assert calls and results and results[-1]["tool_call_id"] == calls[-1]["id"]
+    assert "input" in json.loads(calls[-1]["function"]["arguments"])
+    assert "Based on the tool result" in done.stdout
