@@ -222,6 +222,9 @@ def _function_output(
     return m.ChatCompletionRequestToolMessage(content=content, tool_call_id=item.call_id)
 
 
+_CALL_OUTPUTS = (m.FunctionCallOutputItem, m.CustomToolCallOutputItem)
+
+
 def _search_call_id(item: m.ToolSearchCallItem | m.ToolSearchOutputItem, param: str) -> str:
     if not isinstance(item.call_id, str) or not item.call_id:
         raise unsupported(
@@ -264,9 +267,10 @@ def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> lis
                     else:
                         conversation.add(m.ChatCompletionRequestSystemMessage(content=text))
             elif isinstance(item, m.FunctionCallItem):
-                namespace = item.namespace if isinstance(item.namespace, str) else None
-                conversation.add_function_call(item.call_id, chat_function_name(item.name, namespace), item.arguments)
-            elif isinstance(item, m.FunctionCallOutputItem | m.CustomToolCallOutputItem):
+                # `namespace` is UNSET, null or a name; both empty forms are falsy (the common case, no call).
+                name = chat_function_name(item.name, item.namespace) if item.namespace else item.name  # type: ignore[arg-type]
+                conversation.add_function_call(item.call_id, name, item.arguments)
+            elif isinstance(item, _CALL_OUTPUTS):
                 conversation.add(_function_output(item, param))
             elif isinstance(item, m.ReasoningInputItem):
                 conversation.add_reasoning(item)

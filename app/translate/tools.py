@@ -79,6 +79,7 @@ class ToolSet:
     # Only the functions that stand for something else; a plain function maps to itself.
     mapped: dict[str, ClientTool] = field(default_factory=dict)
     omitted: list[str] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
 
     def output_item(self, *, id: str, call_id: str, name: str, arguments: str, status: str) -> m.OutputItem:
         """The Responses item for the model's call of Chat function `name`."""
@@ -151,9 +152,13 @@ def input_tools(items: Any) -> list[tuple[str, m.Tool]]:
     found: list[tuple[str, m.Tool]] = []
     if isinstance(items, list):
         for index, item in enumerate(items):
-            if isinstance(item, m.AdditionalToolsItem | m.ToolSearchOutputItem):
+            # A type lookup, not isinstance against a union: this runs over every item of every request.
+            if type(item) in _TOOL_ITEMS:
                 found.extend((f"input[{index}].tools[{i}]", tool) for i, tool in enumerate(item.tools))
     return found
+
+
+_TOOL_ITEMS = frozenset({m.AdditionalToolsItem, m.ToolSearchOutputItem})
 
 
 def tool_set(request: m.CreateResponse, options: TranslationOptions) -> ToolSet:
@@ -231,7 +236,7 @@ def _custom(tools: ToolSet, tool: m.CustomTool, param: str, namespace: str | Non
 
 def _append(tools: ToolSet, param: str, name: str, client: ClientTool | None, description: str | None,
             parameters: dict[str, Any] | None, strict: bool | None) -> None:  # fmt: skip
-    if any(existing.function.name == name for existing in tools.chat):
+    if name in tools.names:
         raise invalid_request(
             f"Two tools would both be the Chat function '{name}'; tool names must be unique.", param=f"{param}.name"
         )
@@ -243,6 +248,7 @@ def _append(tools: ToolSet, param: str, name: str, client: ClientTool | None, de
     if strict is not None:
         function.strict = strict
     tools.chat.append(m.ChatCompletionTool(type="function", function=function))
+    tools.names.add(name)
     if client is not None:
         tools.mapped[name] = client
 
