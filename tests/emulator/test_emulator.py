@@ -25,7 +25,9 @@ KEY = "emulator-key"
 GA = "2024-10-21"
 DEPLOYMENT = "gpt-4o-mini"
 CHAT = f"/openai/deployments/{DEPLOYMENT}/chat/completions"
-SHARED_SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "azure-inference-2024-10-21.json"
+SHARED_SPEC = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "azure-inference-2024-10-21.json"
+)
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -92,7 +94,9 @@ def chat(
     path: str = CHAT,
 ) -> httpx.Response:
     params = {"api-version": version} if version is not None else {}
-    return client.post(path, params=params, json=body, headers={"api-key": KEY} if headers is None else headers)
+    return client.post(
+        path, params=params, json=body, headers={"api-key": KEY} if headers is None else headers
+    )
 
 
 def user(text: str) -> dict[str, Any]:
@@ -247,7 +251,9 @@ def test_developer_role_rejected_at_ga_accepted_at_preview(client: httpx.Client)
         ("stream_options", {"include_usage": True}, "2024-08-01-preview", "2024-09-01-preview"),
     ],
 )
-def test_version_gated_fields(client: httpx.Client, field: str, value: Any, rejected_at: str, accepted_at: str) -> None:
+def test_version_gated_fields(
+    client: httpx.Client, field: str, value: Any, rejected_at: str, accepted_at: str
+) -> None:
     body = {**user("hi"), field: value}
     if field == "stream_options":
         body["stream"] = False
@@ -393,7 +399,9 @@ def test_unanswered_tool_call_is_400(client: httpx.Client) -> None:
             {"role": "user", "content": "hi"},
             {
                 "role": "assistant",
-                "tool_calls": [{"id": "call_a", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+                "tool_calls": [
+                    {"id": "call_a", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                ],
             },
             {"role": "user", "content": "well?"},
         ]
@@ -471,7 +479,11 @@ def test_scripted_replies_are_consumed_in_order(client: httpx.Client, state: Emu
                 "body": {"error": {"code": "429", "message": "Rate limit"}},
                 "headers": {"retry-after-ms": "10"},
             },
-            {"message": {"tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]}},
+            {
+                "message": {
+                    "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]
+                }
+            },
         ]
     }
     queued = client.post("/_emulator/script", json=script)
@@ -542,7 +554,9 @@ def test_recorded_requests(client: httpx.Client, state: EmulatorState) -> None:
 
 def test_openai_sdk_azure_client(base: str, state: EmulatorState) -> None:
     client = openai.AzureOpenAI(azure_endpoint=base, api_key=KEY, api_version=GA, max_retries=0)
-    completion = client.chat.completions.create(model=DEPLOYMENT, messages=[{"role": "user", "content": "Say hi"}])
+    completion = client.chat.completions.create(
+        model=DEPLOYMENT, messages=[{"role": "user", "content": "Say hi"}]
+    )
     assert completion.choices[0].message.content == "You said: Say hi"
     assert completion.usage is not None and completion.usage.total_tokens > 0
     tool_completion = client.chat.completions.create(
@@ -554,9 +568,9 @@ def test_openai_sdk_azure_client(base: str, state: EmulatorState) -> None:
     assert tool_calls is not None
     assert json.loads(tool_calls[0].function.arguments)["city"] == "Paris"  # type: ignore[union-attr]
     with pytest.raises(openai.AuthenticationError):
-        openai.AzureOpenAI(azure_endpoint=base, api_key="bad", api_version=GA, max_retries=0).chat.completions.create(
-            model=DEPLOYMENT, messages=[{"role": "user", "content": "hi"}]
-        )
+        openai.AzureOpenAI(
+            azure_endpoint=base, api_key="bad", api_version=GA, max_retries=0
+        ).chat.completions.create(model=DEPLOYMENT, messages=[{"role": "user", "content": "hi"}])
     assert state.requests[-1].status == 401
 
 
