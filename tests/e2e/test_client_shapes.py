@@ -254,3 +254,33 @@ def test_reasoning_with_tools_reject_says_what_to_change(newest: dict[str, Any])
     error = reply.json()["error"]
     assert error["param"] == "reasoning.effort"
     assert 'reasoning.effort "none"' in error["message"] and "gpt-5.4" in error["message"]
+
+
+def test_streamed_client_tool_calls_match_the_json_answer(client: openai.OpenAI, emulator: Emulator) -> None:
+    """A namespaced function call and a client tool search, streamed: each item opens as its own kind, only the
+    function streams argument deltas, and the final Response equals the JSON one item for item."""
+    namespace = {"type": "namespace", "name": "multi_agent_v1", "description": "Sub-agents.",
+                 "tools": [{"type": "function", "name": "spawn_agent", "parameters": {"type": "object"}}]}  # fmt: skip
+    search = {"type": "tool_search", "execution": "client", "parameters": {"type": "object"}}
+    reply = {"message": {"content": None, "tool_calls": [
+        {"id": "call_s1", "function": {"name": "tool_search", "arguments": {"query": "agents"}}},
+        {"id": "call_a1", "function": {"name": "multi_agent_v1__spawn_agent", "arguments": {"task": "t"}}}]}}  # fmt: skip
+    tools: Any = [search, namespace]
+    emulator.script(reply, reply)
+    plain = client.responses.create(model="m", input="go", tools=tools)
+    with client.responses.stream(model="m", input="go", tools=tools) as events:
+        seen = list(events)
+        streamed = events.get_final_response()
+    added = [e.item.type for e in seen if e.type == "response.output_item.added"]
+    assert added == ["tool_search_call", "function_call"]
+    deltas = {e.item_id for e in seen if e.type == "response.function_call_arguments.delta"}
+    assert deltas == {streamed.output[1].id}
+    done = [e for e in seen if e.type == "response.function_call_arguments.done"]
+    assert [e.name for e in done] == ["spawn_agent"]
+
+    def strip(output: list[Any]) -> list[dict[str, Any]]:
+        drop = ("id", "parsed_arguments")  # ids differ per call; parsed_arguments is the SDK's own
+        return [{k: v for k, v in item.model_dump().items() if k not in drop} for item in output]
+
+    assert strip(streamed.output) == strip(plain.output)
+    assert streamed.output[0].arguments == {"query": "agents"}  # type: ignore[union-attr]
