@@ -262,9 +262,11 @@ def test_streamed_client_tool_calls_match_the_json_answer(client: openai.OpenAI,
     namespace = {"type": "namespace", "name": "multi_agent_v1", "description": "Sub-agents.",
                  "tools": [{"type": "function", "name": "spawn_agent", "parameters": {"type": "object"}}]}  # fmt: skip
     search = {"type": "tool_search", "execution": "client", "parameters": {"type": "object"}}
-    reply = {"message": {"content": None, "tool_calls": [
+    calls = [
         {"id": "call_s1", "function": {"name": "tool_search", "arguments": {"query": "agents"}}},
-        {"id": "call_a1", "function": {"name": "multi_agent_v1__spawn_agent", "arguments": {"task": "t"}}}]}}  # fmt: skip
+        {"id": "call_a1", "function": {"name": "multi_agent_v1__spawn_agent", "arguments": {"task": "t"}}},
+    ]
+    reply = {"message": {"content": None, "tool_calls": calls}}
     tools: Any = [search, namespace]
     emulator.script(reply, reply)
     plain = client.responses.create(model="m", input="go", tools=tools)
