@@ -43,10 +43,11 @@ APPLY_PATCH = {
 
 def test_nemo_gym_rollout_replaying_reasoning_with_content_null(client: openai.OpenAI, emulator: Emulator) -> None:
     """NeMo Gym's openai_model server returns the Response as it is; its agent loop replays every output item
-    (reasoning with `content: null, encrypted_content: null`) and appends `{"call_id", "output"}`."""
+    (reasoning with `content: null, encrypted_content: null`) and appends each call's output."""
     emulator.script(
         {"message": {"reasoning_content": "Need the weather tool.", "content": None, "tool_calls": [
-            {"id": "call_w1", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}},
+            {"id": "call_w1", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+            {"id": "call_w2", "function": {"name": "get_weather", "arguments": {"city": "Lyon"}}}]}},
         {"message": {"reasoning_content": "Now answer.", "content": "Sunny in Paris."}},
     )  # fmt: skip
     history: list[dict[str, Any]] = [{"role": "user", "content": "What's the weather in Paris?"}]
@@ -61,12 +62,20 @@ def test_nemo_gym_rollout_replaying_reasoning_with_content_null(client: openai.O
         calls = [item for item in items if item["type"] == "function_call"]
         if not calls:
             break
-        history += [{"call_id": call["call_id"], "output": "sunny"} for call in calls]
+        # simple_agent appends NeMoGymFunctionCallOutput(type=..., call_id, output); the captured turn 2 (below)
+        # has the bare {"call_id", "output"}: one of each here.
+        history += [{"type": "function_call_output", "call_id": calls[0]["call_id"], "output": "sunny"}]
+        history += [{"call_id": call["call_id"], "output": "sunny"} for call in calls[1:]]
     assert response.output_text == "Sunny in Paris."
-    assert [item.get("type") for item in history[1:]] == ["reasoning", "function_call", None, "reasoning", "message"]
+    kinds = [item.get("type") for item in history[1:]]
+    calls_and_outputs = ["function_call", "function_call", "function_call_output", None]
+    assert kinds == ["reasoning", *calls_and_outputs, "reasoning", "message"]
     second = emulator.last_body()["messages"]
-    assert second[-1] == {"role": "tool", "content": "sunny", "tool_call_id": "call_w1"}
-    assert second[-2]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    assert second[-2:] == [
+        {"role": "tool", "content": "sunny", "tool_call_id": "call_w1"},
+        {"role": "tool", "content": "sunny", "tool_call_id": "call_w2"},
+    ]
+    assert [c["function"]["arguments"] for c in second[-3]["tool_calls"]] == ['{"city": "Paris"}', '{"city": "Lyon"}']
 
 
 @pytest.mark.shared
