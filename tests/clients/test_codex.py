@@ -127,6 +127,9 @@ def test_codex_exec_runs_a_tool_and_answers(stack: dict[str, Any], tmp_path: Pat
     summary = f"codex exit {done.returncode}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     assert done.returncode == 0, summary
     assert f"The command printed {marker}." in done.stdout, summary
+    # Codex showed the model's reasoning (the reasoning item) and ran the command itself.
+    assert "I will use exec_command." in done.stderr, summary
+    assert f"echo {marker}" in done.stderr and "succeeded" in done.stderr, summary
 
     answered = [r for r in received if r.status != 400]  # a stream's status is recorded when it ends
     assert len(answered) == 2, [(r.status, str(r.body)[-300:]) for r in received]
