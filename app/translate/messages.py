@@ -7,9 +7,9 @@ where the api-version knows them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import msgspec
 from msgspec import UNSET
 
 from app.models import generated as m
@@ -225,6 +225,10 @@ def _function_output(
 _CALL_OUTPUTS = (m.FunctionCallOutputItem, m.CustomToolCallOutputItem)
 
 
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def _search_call_id(item: m.ToolSearchCallItem | m.ToolSearchOutputItem, param: str) -> str:
     if not isinstance(item.call_id, str) or not item.call_id:
         raise unsupported(
@@ -242,7 +246,7 @@ def _search_output(item: m.ToolSearchOutputItem, param: str) -> m.ChatCompletion
             names.extend(chat_function_name(member.name, tool.name) for member in tool.tools)
         elif isinstance(tool, m.FunctionTool | m.CustomTool):
             names.append(tool.name)
-    content = json.dumps({"loaded_tools": names})
+    content = _json({"loaded_tools": names})
     return m.ChatCompletionRequestToolMessage(content=content, tool_call_id=_search_call_id(item, param))
 
 
@@ -279,7 +283,7 @@ def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> lis
                 name = chat_function_name(item.name, namespace)
                 conversation.add_function_call(item.call_id, name, custom_arguments(item.input))
             elif isinstance(item, m.ToolSearchCallItem):
-                arguments = item.arguments if isinstance(item.arguments, str) else json.dumps(item.arguments)
+                arguments = item.arguments if isinstance(item.arguments, str) else _json(item.arguments)
                 conversation.add_function_call(_search_call_id(item, param), "tool_search", arguments)
             elif isinstance(item, m.ToolSearchOutputItem):
                 conversation.add(_search_output(item, param))

@@ -24,11 +24,11 @@ refuses them. Built-in tools the client runs but whose call format only the Resp
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
 from msgspec import UNSET, UnsetType
 
 from app.models import generated as m
@@ -81,9 +81,9 @@ class ToolSet:
     omitted: list[str] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
 
-    def output_item(self, *, id: str, call_id: str, name: str, arguments: str, status: str) -> m.OutputItem:
-        """The Responses item for the model's call of Chat function `name`."""
-        status_ = status  # type: Any
+    def output_item(self, *, id: str, call_id: str, name: str, arguments: str, status: Any) -> m.OutputItem:
+        """The Responses item for the model's call of Chat function `name` (`status`: an item status)."""
+        status_ = status
         tool = self.mapped.get(name)
         if tool is None:
             return m.FunctionToolCall(id=id, call_id=call_id, name=name, arguments=arguments, status=status_)
@@ -116,8 +116,8 @@ class ToolSet:
 
 def _json_or_text(arguments: str) -> Any:
     try:
-        return json.loads(arguments) if arguments else {}
-    except ValueError:
+        return msgspec.json.decode(arguments) if arguments else {}
+    except msgspec.DecodeError:
         return arguments
 
 
@@ -144,7 +144,7 @@ def chat_function_name(name: str, namespace: str | None = None) -> str:
 
 def custom_arguments(text: str) -> str:
     """A replayed custom tool call's input as the arguments of its Chat function."""
-    return json.dumps({"input": text}, ensure_ascii=False)
+    return msgspec.json.encode({"input": text}).decode()
 
 
 def input_tools(items: Any) -> list[tuple[str, m.Tool]]:
