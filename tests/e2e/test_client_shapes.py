@@ -153,10 +153,8 @@ def test_custom_tool_call_comes_back_and_its_output_goes_back(
     )  # type: ignore[list-item]
     assert again.output_text == "Patched."
     messages = emulator.last_body()["messages"]
-    assert messages[-2]["tool_calls"][0]["function"] == {
-        "name": "apply_patch",
-        "arguments": json.dumps({"input": patch}),
-    }
+    replayed = messages[-2]["tool_calls"][0]["function"]
+    assert replayed["name"] == "apply_patch" and json.loads(replayed["arguments"]) == {"input": patch}
     assert messages[-1] == {"role": "tool", "content": [{"type": "text", "text": "Done!"}], "tool_call_id": "call_p1"}
 
 
