@@ -195,3 +195,63 @@ def check_round_trip(message: dict[str, Any], style: str) -> set[str]:
     # The hosted tool was left out, the client tools offered as functions.
     assert [tool["function"]["name"] for tool in sent["tools"]] == CHAT_NAMES
     return kinds
+
+
+def _chunks(message: dict[str, Any]) -> list[bytes]:
+    """Azure's stream for `message`: reasoning, text and refusal in two pieces each, then each call (its id
+    and name first, its arguments split in two), then the finish reason."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "finish_reason": finish, "delta": delta}
+        return msgspec.json.encode({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt",
+                                    "choices": [choice]})  # fmt: skip
+
+    def halves(text: str) -> list[str]:
+        return [text[: len(text) // 2], text[len(text) // 2 :]]
+
+    out = [chunk({"role": "assistant"})]
+    for key in ("reasoning_content", "content", "refusal"):
+        if message.get(key):
+            out += [chunk({key: piece}) for piece in halves(message[key]) if piece]
+    for index, call in enumerate(message.get("tool_calls") or []):
+        function = call["function"]
+        out.append(chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                                          "function": {"name": function["name"], "arguments": ""}}]}))  # fmt: skip
+        out += [
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+            for piece in halves(function["arguments"])
+            if piece
+        ]
+    out.append(chunk({}, "tool_calls" if message.get("tool_calls") else "stop"))
+    return out
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(message=azure_message())
+def test_streamed_items_equal_the_json_items(message: dict[str, Any]) -> None:
+    """Every item kind, streamed: the final Response's items are the JSON route's, ids aside."""
+    from app.translate.stream import ResponseStream
+
+    request = msgspec.convert({"input": "go", "tools": TOOLS, "stream": True}, m.CreateResponse)
+    tools = tool_set(request, OPTIONS)
+    chat = msgspec.convert(
+        {"id": "c", "object": "chat.completion", "created": 1, "model": "gpt",
+         "choices": [{"index": 0, "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                      "message": message}]},
+        m.CreateChatCompletionResponse,
+    )  # fmt: skip
+    expected = msgspec.to_builtins(chat_to_response(chat, request, OPTIONS, tools).output)
+    stream = ResponseStream(request, OPTIONS, tools=tools)
+    events = stream.start()
+    for data in _chunks(message):
+        events += stream.feed(data)
+    events += stream.complete()
+    final = msgspec.to_builtins(events[-1]).get("response", {}).get("output")
+    done = [msgspec.to_builtins(e)["item"] for e in events if isinstance(e, m.ResponseOutputItemDoneEvent)]
+    added = [msgspec.to_builtins(e)["item"]["type"] for e in events if isinstance(e, m.ResponseOutputItemAddedEvent)]
+
+    def without_ids(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in item.items() if k != "id"} for item in items]
+
+    assert without_ids(final) == without_ids(expected)
+    assert done == final and added == [item["type"] for item in final]
