@@ -100,13 +100,22 @@ def _unavailable(exc: Exception, host: str, when: str = "") -> UpstreamUnavailab
         phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
         where = f" {when}" if when else ""
         return UpstreamUnavailable(f"Azure OpenAI at {host} timed out{where} ({phase} timeout)", timeout=True)
-    # str(exc) of a transport error names the socket problem, never request headers.
-    what = f"dropped the connection {when}" if when else "is unreachable"
-    return UpstreamUnavailable(f"Azure OpenAI at {host} {what}: {type(exc).__name__}: {exc}")
+    if when:
+        what = f"dropped the connection {when}"
+    elif isinstance(exc, httpx.ConnectError):
+        what = "is unreachable"
+    else:
+        # Connected, then reset or closed before a status line: "unreachable" would send the operator
+        # looking at DNS and firewalls.
+        what = "closed the connection before answering"
+    # str(exc) of a transport error names the socket problem, never request headers. Its own closing period
+    # goes: the message continues (attempt count) and the envelope adds the final one.
+    detail = str(exc).strip().rstrip(".")
+    return UpstreamUnavailable(f"Azure OpenAI at {host} {what}: {type(exc).__name__}: {detail}")
 
 
 def _tries() -> str:
-    return f" after {n} attempts" if (n := observe.attempts()) > 1 else ""
+    return f" (after {n} attempts)" if (n := observe.attempts()) > 1 else ""
 
 
 class AzureChatClient:
