@@ -15,6 +15,8 @@ from app.api.docs import DocsController, docs_static
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard
 from app.api.health import Health, HealthController
+from app.api.inbound import InboundGuard
+from app.api.outbound import Scrubbed
 from app.api.responses import ResponsesController
 from app.service.azure import Gateway
 from app.service.chat import ChatService
@@ -72,15 +74,16 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         openapi_config=OpenAPIConfig(
             title="azure-openai-gateway", version=__version__, path="/_litestar", render_plugins=[JsonRenderPlugin()]
         ),
-        state=State({"gateway": gateway, "health": health}),
+        state=State({"gateway": gateway, "health": health, "settings": settings}),
         guards=[guard] if guard else [],
         request_max_body_size=settings.max_body_bytes,
         middleware=[PROMETHEUS.middleware],
         plugins=[logging_plugin(settings)],
     )
     # Outside Litestar's own stack (not `middleware=`), so every response - errors and 404s included - is
-    # observed, logged once and carries x-request-id and Server-Timing.
-    app.asgi_handler = Observed(app.asgi_handler, log_all=settings.access_log)
+    # observed, logged once and carries x-request-id and Server-Timing; inside that, every body is read under
+    # the inbound limits before Litestar sees it, and every response leaves scrubbed of credentials.
+    app.asgi_handler = Observed(InboundGuard(Scrubbed(app.asgi_handler), settings), log_all=settings.access_log)
     return app
 
 

@@ -242,6 +242,8 @@ def _serve_workers(overrides: dict[str, Any], defaults: dict[str, Any], workers:
 
     import uvicorn
 
+    from app.api.connection import GuardedHttpTools, server_options
+
     settings = load_settings(overrides, defaults=defaults)  # fail here, once, with the one-line message
     check_exposure(settings)
     # uvicorn's supervisor binds after this banner and exits with its own log line on a taken port; a trial
@@ -264,9 +266,9 @@ def _serve_workers(overrides: dict[str, Any], defaults: dict[str, Any], workers:
             port=settings.port,
             workers=workers,
             timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
-            timeout_keep_alive=settings.keep_alive_timeout,
             log_config=None,  # as in _serve_gateway: the app's own logging, one line per request
             access_log=False,
+            **{**server_options(settings), "http": GuardedHttpTools},  # by name: see configure_workers
         )
     return 0
 
@@ -276,10 +278,13 @@ def worker_app() -> Any:
     import json
     import os
 
+    from app.api.connection import configure_workers
     from app.api.factory import create_app
 
     given = json.loads(os.environ.get(_WORKER_SETTINGS_ENV, "{}"))
-    return create_app(load_settings(given.get("overrides", {}), defaults=given.get("defaults", {})))
+    settings = load_settings(given.get("overrides", {}), defaults=given.get("defaults", {}))
+    configure_workers(settings)
+    return create_app(settings)
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
@@ -319,6 +324,8 @@ async def _serve_gateway(
 def _gateway_server(app: Any, settings: Settings) -> DrainingServer:
     import uvicorn
 
+    from app.api.connection import server_options
+
     return DrainingServer(
         # log_config=None: uvicorn's own lines go through the gateway's logging; its access log is replaced
         # by the gateway's one line per request.
@@ -331,8 +338,9 @@ def _gateway_server(app: Any, settings: Settings) -> DrainingServer:
             # After shutdown_delay (see DrainingServer): uvicorn stops accepting, waits this long for in-flight
             # requests and streams, then runs the lifespan shutdown, which closes the Azure connection pool.
             timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
-            # uvicorn's default (5 s) equals httpx's idle expiry: the two race and a reused connection resets.
-            timeout_keep_alive=settings.keep_alive_timeout,
+            # The connection limits (header time, count and size) and keep_alive_timeout: uvicorn's default
+            # (5 s) equals httpx's idle expiry, so the two race and a reused connection resets.
+            **server_options(settings),
         ),
         health=app.state["health"],
         delay=settings.shutdown_delay,
