@@ -410,7 +410,9 @@ def test_invalid_json(http: httpx.Client, raw: bytes) -> None:
 
 @pytest.mark.parametrize("body", [[], "hi", 42, None])
 def test_body_not_an_object(http: httpx.Client, body: Any) -> None:
-    _error(http.post("/v1/responses", json=body), 400)
+    # content= rather than json=: httpx sends no body and no Content-Type at all for json=None.
+    reply = http.post("/v1/responses", content=json.dumps(body), headers={"content-type": "application/json"})
+    _error(reply, 400)
 
 
 def test_hosted_tool_refused(http: httpx.Client) -> None:
