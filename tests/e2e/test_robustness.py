@@ -34,9 +34,10 @@ def test_worst_case_bodies_at_once_stay_in_bounded_memory(tmp_path: Path) -> Non
     gateway = GatewayProcess(tmp_path)
     try:
         start = gateway.memory()["VmRSS"]
+        cases = worst_cases()
         poller = HealthPoller(gateway.url)
         poller.start()
-        results = post_all(gateway.url, worst_cases(), copies=2)  # 12 bodies of 30 MiB at once
+        results = post_all(gateway.url, cases, copies=2)  # 12 bodies of 30 MiB at once
         poller.stop()
         peak = gateway.memory()["VmHWM"]
         for name, replies in results.items():

@@ -7,6 +7,7 @@ event loop for seconds. ``GatewayProcess`` runs ``python -m app serve --emulator
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -88,32 +89,55 @@ class GatewayProcess:
                 self.proc.wait()
 
 
-class HealthPoller(threading.Thread):
-    """Polls ``/healthz`` on one kept-alive connection and records each latency in seconds."""
+_POLL = """
+import json, sys, threading, time, httpx
+url, interval = sys.argv[1], float(sys.argv[2])
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+latencies, failures = [], []
+with httpx.Client(base_url=url, timeout=30) as http:
+    while not done.is_set():
+        started = time.perf_counter()
+        try:
+            status = http.get("/healthz").status_code
+            if status != 200:
+                failures.append(f"HTTP {status}")
+        except httpx.HTTPError as exc:
+            failures.append(repr(exc))
+        latencies.append(time.perf_counter() - started)
+        if len(latencies) == 1:
+            print("ready", flush=True)
+        time.sleep(interval)
+print(json.dumps({"latencies": latencies, "failures": failures}))
+"""
+
+
+class HealthPoller:
+    """Polls ``/healthz`` on one kept-alive connection and records each latency in seconds.
+
+    A process of its own: a thread of the client sending the hostile bodies would be starved by that client's
+    own work and measure the client, not the gateway.
+    """
 
     def __init__(self, url: str, interval: float = 0.02) -> None:
-        super().__init__(daemon=True)
         self.url, self.interval = url, interval
         self.latencies: list[float] = []
         self.failures: list[str] = []
-        self._halt = threading.Event()
+        self._proc: subprocess.Popen[str] | None = None
 
-    def run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=30) as http:
-            while not self._halt.is_set():
-                started = time.perf_counter()
-                try:
-                    status = http.get("/healthz").status_code
-                    if status != 200:
-                        self.failures.append(f"HTTP {status}")
-                except httpx.HTTPError as exc:
-                    self.failures.append(repr(exc))
-                self.latencies.append(time.perf_counter() - started)
-                time.sleep(self.interval)
+    def start(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _POLL, self.url, str(self.interval)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self._proc.stdout is not None
+        self._proc.stdout.readline()  # "ready": polling has begun before the attack starts
 
     def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=30)
+        assert self._proc is not None
+        out, _ = self._proc.communicate(input="", timeout=60)
+        found = json.loads(out)
+        self.latencies, self.failures = found["latencies"], found["failures"]
 
 
 def percentile(values: list[float], p: float) -> float:
