@@ -8,6 +8,9 @@ answer and no handler, DTO or decoder ever runs on a body that is not JSON of a 
   spending the Azure quota of a keyless gateway on loopback.
 * the body must arrive within ``body_read_timeout`` seconds (408) and fit in ``max_body_bytes`` (413, as soon
   as the ``Content-Length`` or the bytes so far say so);
+* bodies still arriving share ``max_pending_body_bytes``: while others hold it, a request reads no further
+  (the server stops reading its socket, so the client is slowed by TCP, not buffered), so many slow
+  half-sent bodies cannot add up; the body furthest along always reads on, so the budget never deadlocks;
 * while it arrives, ``app.wire.limits.BodyScan`` checks UTF-8 and counts values, keys and depth, chunk by
   chunk, so a body that would explode in memory is refused before it is decoded, and no step holds the event
   loop for more than a slice of a chunk.
@@ -78,7 +81,7 @@ def _check_media_type(scope: dict[str, Any]) -> None:
 
 
 class InboundGuard:
-    __slots__ = ("app", "check_key", "limits", "max_bytes", "timeout")
+    __slots__ = ("_released", "app", "budget", "check_key", "limits", "max_bytes", "pending", "timeout")
 
     def __init__(self, app: Any, settings: Settings) -> None:
         self.app = app
@@ -86,6 +89,9 @@ class InboundGuard:
         self.check_key: Callable[[Mapping[str, str]], None] | None = key_check(settings)
         self.max_bytes = settings.max_body_bytes
         self.timeout = settings.body_read_timeout
+        self.budget = settings.max_pending_body_bytes
+        self.pending = 0  # bytes read of bodies not yet complete, all requests together
+        self._released = asyncio.Event()
         self.limits = BodyLimits(
             max_values=settings.max_json_values, max_keys=settings.max_json_keys, max_depth=settings.max_json_depth
         )
@@ -131,11 +137,16 @@ class InboundGuard:
         try:
             async with asyncio.timeout(self.timeout):
                 while True:
+                    # While the budget is spent, only the body furthest along reads on (so one always makes
+                    # progress, and a body alone may use all of it); the others wait for a release.
+                    while self.pending >= self.budget and size < self.pending - size:
+                        await self._released.wait()
                     message = await receive()
                     if message["type"] == "http.disconnect":
                         raise _ClientGone
                     chunk = message.get("body", b"")
                     size += len(chunk)
+                    self.pending += len(chunk)
                     if size > self.max_bytes:
                         raise _too_large(self.max_bytes)
                     if chunk:
@@ -149,6 +160,10 @@ class InboundGuard:
                 f"The request body did not arrive within {self.timeout:g} seconds (the gateway's body_read_timeout).",
                 code="request_timeout",
             ) from None
+        finally:
+            self.pending -= size
+            self._released.set()  # wake every waiter to re-check; later waits use a fresh event
+            self._released = asyncio.Event()
         scan.finish()
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 

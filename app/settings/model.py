@@ -129,6 +129,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Nesting of objects and arrays in one body."""
     body_read_timeout: Annotated[float, setting("60.0", unit="seconds", gt=0)] = 60.0
     """Seconds from the end of the headers to the last byte of the body; a slower body gets 408."""
+    max_pending_body_bytes: Annotated[int, setting("33554432", unit="bytes", ge=1024)] = 32 * MIB
+    """Bytes of bodies still arriving, summed over all connections; past it, reading pauses (TCP backpressure)
+    until some complete or time out, so slow half-sent bodies cannot add up to unbounded memory."""
     header_read_timeout: Annotated[float, setting("30.0", unit="seconds", gt=0)] = 30.0
     """Seconds from a connection's first byte (or its opening) to the end of a request's headers; then 408."""
     max_header_count: Annotated[int, setting("100", ge=8)] = 100

@@ -11,6 +11,7 @@ import contextlib
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -38,6 +39,7 @@ def strict(emulator: Emulator) -> Iterator[str]:
         header_read_timeout=1.0,
         max_header_count=20,
         max_header_bytes=4096,
+        max_pending_body_bytes=16 * 1024,
     )
     with running(create_app(settings)) as url:
         yield url
@@ -133,6 +135,17 @@ def test_strings_full_of_json_punctuation_count_as_one_value(strict: str) -> Non
     text = '{"a": [1, 2, {"b": 3}], ' * 900  # 9,000+ brackets, commas and colons, all inside one string
     reply = httpx.post(f"{strict}/v1/responses", json={"input": text}, timeout=30)
     assert reply.status_code == 200, reply.text
+
+
+def test_bodies_larger_than_the_pending_budget_all_complete(strict: str) -> None:
+    # Four 40 kB bodies at once against a 16 kB budget: the furthest along always reads on, so none deadlocks.
+    body = b'{"input": "' + b"y" * 40_000 + b'"}'
+
+    def post(_: int) -> int:
+        return httpx.post(f"{strict}/v1/responses", content=body, headers=JSON, timeout=30).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(post, range(8))) == [200] * 8
 
 
 # --- slow and oversized requests, on raw sockets ---------------------------------------------------------
