@@ -30,14 +30,14 @@ def url(host: str, port: int) -> str:
 def listen(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` (port 0: a free one), as uvicorn would bind it; raise ``ListenError``."""
     bare = host.strip("[]")
-    try:
-        family = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM)[0][0]
-    except socket.gaierror as exc:
-        raise ListenError(f"cannot listen on {url(host, port)}: {exc.strerror or exc}") from None
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # The family as uvicorn picks it (Config.bind_socket): IPv6 only for an address with a colon.
+    sock = socket.socket(socket.AF_INET6 if ":" in bare else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((bare, port))
+    except socket.gaierror as exc:
+        sock.close()
+        raise ListenError(f"cannot listen on {url(host, port)}: {exc.strerror or exc}") from None
     except OSError as exc:
         sock.close()
         hint = " (another process is using it; pick another with --port)" if exc.errno == errno.EADDRINUSE else ""
