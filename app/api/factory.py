@@ -11,6 +11,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import __version__
 from app.api.chat import ChatCompletionsController
+from app.api.disconnect import CancelOnDisconnect
 from app.api.docs import DocsController, docs_static
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard
@@ -79,8 +80,9 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         plugins=[logging_plugin(settings)],
     )
     # Outside Litestar's own stack (not `middleware=`), so every response - errors and 404s included - is
-    # observed, logged once and carries x-request-id and Server-Timing.
-    app.asgi_handler = Observed(app.asgi_handler, log_all=settings.access_log)
+    # observed, logged once and carries x-request-id and Server-Timing. Inside it, a client that hangs up
+    # cancels its request's work (app/api/disconnect.py), and the log line says so.
+    app.asgi_handler = Observed(CancelOnDisconnect(app.asgi_handler), log_all=settings.access_log)
     return app
 
 
