@@ -55,14 +55,15 @@ class StreamKnobs(msgspec.Struct, frozen=True, kw_only=True):
     (``POST /_emulator/gates/{name}`` opens it) that the stream waits for after the prompt-filter
     chunk, before any answer chunk. ``fail_after`` content chunks (reasoning, text, refusal or tool-call
     deltas), the stream fails instead of going on: ``failure`` ``"error_chunk"`` sends an Azure error
-    object as the last event and ends the body; ``"drop"`` drops the connection without ending it.
+    object as the last event and ends the body; ``"drop"`` drops the connection without ending it;
+    ``"malformed_chunk"`` sends a chunk cut off mid-JSON, then ``[DONE]``.
     ``interleave_tool_calls`` streams parallel tool calls' argument pieces in turn instead of call by call.
     """
 
     chunk_delay: float = 0.0
     gate: str | None = None
     fail_after: int | None = None
-    failure: Literal["error_chunk", "drop"] = "error_chunk"
+    failure: Literal["error_chunk", "drop", "malformed_chunk"] = "error_chunk"
     interleave_tool_calls: bool = False
 
 
@@ -217,6 +218,9 @@ def stream_response(
                     if knobs.fail_after is not None and sent >= knobs.fail_after:
                         if knobs.failure == "drop":
                             raise DroppedConnection("scripted connection drop")
+                        if knobs.failure == "malformed_chunk":
+                            yield _event(chunks.delta(index, delta))[:40] + b"\n\n" + b"data: [DONE]\n\n"
+                            return
                         yield _event(chunks.error())
                         return
                     await pause()

@@ -116,3 +116,16 @@ def from_unavailable(exc: UpstreamUnavailable) -> GatewayError:
 def malformed_reply(what: str) -> GatewayError:
     message = f"Azure OpenAI sent a reply the gateway could not read: {what}."
     return GatewayError(502, message, code="upstream_error")
+
+
+def mid_stream_failure(exc: UpstreamUnavailable | None) -> GatewayError:
+    """What ends a stream that broke after it started: a drop, a time limit (504's code), or an early end."""
+    if exc is None:
+        return GatewayError(502, "Azure OpenAI closed the stream before it finished.", code="upstream_error")
+    if exc.timeout:
+        return GatewayError(504, f"{exc}.", code="upstream_timeout")
+    return GatewayError(502, f"{exc}.", code="upstream_error")
+
+
+def malformed_chunk() -> GatewayError:
+    return GatewayError(502, "Azure OpenAI sent a stream event the gateway could not read.", code="upstream_error")

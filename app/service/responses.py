@@ -80,6 +80,7 @@ async def _events(
     """
     yield stream.start()
     failure: str | None = None
+    code = "upstream_error"  # for the log line; the client's response.failed says server_error, as OpenAI's do
     saw_done = False
     try:
         async for batch in upstream.event_batches():
@@ -99,11 +100,17 @@ async def _events(
                 break
     except UpstreamUnavailable as exc:
         failure = f"{exc}."
+        code = "upstream_timeout" if exc.timeout else code
     except Exception:  # a gateway bug: still end the stream the way clients understand
         log.exception("translating Azure's stream failed")
         failure = "The gateway failed while translating Azure OpenAI's stream."
+        code = "internal_error"
     if failure is None and not saw_done and not stream.finished:
         failure = "Azure OpenAI closed the stream before it finished."
     await release()
     observe.count_usage(stream.usage)
-    yield stream.fail(failure) if failure is not None else stream.complete()
+    if failure is None:
+        yield stream.complete()
+        return
+    observe.note_error(code, failure)
+    yield stream.fail(failure)

@@ -112,6 +112,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_queue_wait: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 32 * 1024 * 1024
     stream_idle_timeout: Annotated[float, msgspec.Meta(gt=0)] = 120.0
+    """Seconds a stream may wait for Azure's next event; then it ends with a terminal error event."""
+    stream_total_timeout: Annotated[float, msgspec.Meta(gt=0)] = 1800.0
+    """Seconds a stream may last in all (from the request); then it ends with a terminal error event."""
     drain_timeout: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     keep_alive_timeout: Annotated[int, msgspec.Meta(ge=1)] = 75
     """Seconds an idle client connection stays open. Above the clients' own idle expiry (httpx and the openai
@@ -206,6 +209,9 @@ _FIELDS: Final[dict[str, _Field]] = {
     ),
     "stream_idle_timeout": _Field(
         "stream_idle_timeout", "GATEWAY_STREAM_IDLE_TIMEOUT", "120.0", expected="a number of seconds > 0"
+    ),
+    "stream_total_timeout": _Field(
+        "stream_total_timeout", "GATEWAY_STREAM_TOTAL_TIMEOUT", "1800.0", expected="a number of seconds > 0"
     ),
     "drain_timeout": _Field("drain_timeout", "GATEWAY_DRAIN_TIMEOUT", "30.0", expected="a number of seconds >= 0"),
     "keep_alive_timeout": _Field(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 
 class UpstreamError(Exception):
     """Base class for failures talking to Azure. Messages never contain the API key."""
@@ -24,3 +26,15 @@ class GatewayBusy(UpstreamError):
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def unavailable_from(exc: Exception, host: str, when: str = "") -> UpstreamUnavailable:
+    """The ``UpstreamUnavailable`` for httpx's ``exc``; ``when`` (e.g. "mid-stream") says at which point the
+    failure happened, if not while connecting."""
+    if isinstance(exc, httpx.TimeoutException):
+        phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
+        where = f" {when}" if when else ""
+        return UpstreamUnavailable(f"Azure OpenAI at {host} timed out{where} ({phase} timeout)", timeout=True)
+    # str(exc) of a transport error names the socket problem, never request headers.
+    what = f"dropped the connection {when}" if when else "is unreachable"
+    return UpstreamUnavailable(f"Azure OpenAI at {host} {what}: {type(exc).__name__}: {exc}")
