@@ -16,7 +16,7 @@ import msgspec
 from app.telemetry import observe
 from app.upstream import GatewayBusy, UpstreamResponse, UpstreamStream, UpstreamUnavailable
 from app.upstream.retry import retry_after_seconds
-from app.wire.errors import GatewayError, error_object
+from app.wire.errors import GatewayError, error_object, too_large
 
 # Azure's headers worth passing on with a 429 so clients can pace themselves.
 _RATE_HEADERS = ("retry-after", "retry-after-ms", "x-ms-retry-after-ms")
@@ -79,7 +79,9 @@ def from_upstream_status(
         policy = isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"
         if code == "content_filter" or policy:
             return GatewayError(400, message, param=param, code="content_filter", extra=_filter_details(inner))
-        return GatewayError(400 if status != 413 else 413, message, param=param, code=code)
+        if status == 413:
+            return too_large(message, param=param)  # the gateway's own 413 code, not Azure's "413"
+        return GatewayError(400, message, param=param, code=code)
     tries = f" (after {n} attempts)" if (n := observe.attempts()) > 1 else ""
     return GatewayError(502, f"Azure OpenAI failed with HTTP {status}{tries}: {message}", code="upstream_error")
 

@@ -18,9 +18,10 @@ from app.service.azure import Gateway
 from app.service.events import EventSource, Release
 from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
+from app.translate.params import in_responses_terms
 from app.translate.stream import ResponseStream, StreamProtocolError
 from app.upstream import UpstreamStream, UpstreamUnavailable
-from app.wire.errors import invalid_request
+from app.wire.errors import GatewayError, invalid_request
 
 log = logging.getLogger("app.service.responses")
 
@@ -41,13 +42,17 @@ class ResponsesService:
         options = self.azure.options
         _refuse_stateful(request)
         chat_request = responses_to_chat(request, options)
-        if request.stream is True:
-            translator = ResponseStream(request, options)
-            return await EventSource.open(
-                self.azure.open_stream(chat_request),
-                lambda upstream, release: _events(upstream, release, translator),
-            )
-        chat = await self.azure.answer(chat_request)
+        try:
+            if request.stream is True:
+                translator = ResponseStream(request, options)
+                return await EventSource.open(
+                    self.azure.open_stream(chat_request),
+                    lambda upstream, release: _events(upstream, release, translator),
+                )
+            chat = await self.azure.answer(chat_request)
+        except GatewayError as exc:
+            # Azure judged the Chat request the client never saw: its error names the Responses parameters.
+            raise in_responses_terms(exc) from None
         return chat_to_response(chat, request, options)
 
 

@@ -36,7 +36,9 @@ def _image_part(part: m.InputImageContent, param: str) -> m.ChatCompletionReques
                 "input_image by file_id is not supported: Azure Chat Completions has no Files API access. "
                 "Send image_url as a URL or a data: URL.",
             )
-        raise invalid_request("input_image requires a non-empty image_url.", param=f"{param}.image_url")
+        raise invalid_request(
+            "input_image requires a non-empty image_url.", param=f"{param}.image_url", code="invalid_value"
+        )
     detail = part.detail if part.detail is not UNSET else "auto"
     if detail == "original":
         raise unsupported(f"{param}.detail", "input_image detail 'original' has no Chat Completions equivalent.")
@@ -91,7 +93,7 @@ def _user_content(
         else:
             raise unsupported(f"{where}.type", "A refusal part is only valid in an assistant message.")
     if not parts:
-        raise invalid_request("Message content must not be an empty list.", param=param)
+        raise invalid_request("Message content must not be an empty list.", param=param, code="invalid_value")
     return parts
 
 
@@ -217,6 +219,42 @@ def _function_output(item: m.FunctionCallOutputItem, param: str) -> m.ChatComple
     return m.ChatCompletionRequestToolMessage(content=content, tool_call_id=item.call_id)
 
 
+def _check_calls(items: list[Any]) -> None:
+    """Every function_call_output answers a function_call of the turn just before it, and every call is answered.
+
+    Chat's rule (a ``tool`` message must follow the assistant message with its ``tool_calls``), checked here in
+    the client's terms: Azure would reject the translated request naming ``messages.[i].role``, a parameter a
+    Responses client never sent. OpenAI's own wording, with the input item's index as ``param``.
+    """
+    open_calls: dict[str, int] = {}  # call_id -> input index, for the calls of the current assistant turn
+    answering = False  # an output of this turn has been seen: a call now starts the next turn
+    for index, item in enumerate(items):
+        if isinstance(item, m.FunctionCallItem):
+            if answering:
+                _unanswered(open_calls)
+                answering = False
+            open_calls[item.call_id] = index
+        elif isinstance(item, m.FunctionCallOutputItem):
+            if open_calls.pop(item.call_id, None) is None:
+                raise invalid_request(
+                    f"No tool call found for function call output with call_id {item.call_id}.",
+                    param=f"input[{index}]",
+                    code="invalid_value",
+                )
+            answering = True
+        elif not isinstance(item, m.ReasoningInputItem):  # a message ends the turn
+            _unanswered(open_calls)
+            answering = False
+    _unanswered(open_calls)
+
+
+def _unanswered(open_calls: dict[str, int]) -> None:
+    for call_id, index in open_calls.items():
+        raise invalid_request(
+            f"No tool output found for function call {call_id}.", param=f"input[{index}]", code="invalid_value"
+        )
+
+
 def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> list[ChatMessage]:
     conversation = _Conversation(options)
     items = request.input
@@ -250,12 +288,17 @@ def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> lis
                     f"Input item type '{kind}' at input[{index}] has no Chat Completions representation; "
                     "this gateway translates messages, function_call, function_call_output and reasoning items.",
                 )
+        _check_calls(items)  # after each item's own checks, which name the exact field
     conversation.flush()
     messages = conversation.messages
     if request.instructions:
         messages = _with_instructions(request.instructions, messages)
     if not messages:
-        raise invalid_request("The request has no input: send `input` as text or a list of items.", param="input")
+        raise invalid_request(
+            "Missing required parameter: 'input'. Send `input` as text or a list of items.",
+            param="input",
+            code="missing_required_parameter",
+        )
     return messages
 
 
