@@ -82,7 +82,7 @@ CORPUS: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
      None),
     (GA, {"input": "Hi", "text": {"format": {"type": "json_object"}}, "user": "u", "safety_identifier": "s"}, None),
     (GA, {"input": "Hi", "include": ["message.output_text.logprobs"], "top_logprobs": 2}, None),
-    (GA, {"input": "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty", "max_output_tokens": 16}, None),
+    (GA, {"input": " ".join(f"word{i}" for i in range(20)), "max_output_tokens": 16}, None),
     (GA, {"input": "Hi", "metadata": {"k": "v"}, "store": False, "service_tier": "default",
           "prompt_cache_key": "p", "truncation": "disabled", "reasoning": {"summary": "auto"}}, None),
     (GA, {"input": "Hi"}, {"message": CITATIONS, "usage": USAGE}),
