@@ -12,7 +12,7 @@ per request); when the disconnect comes before the response has been sent in ful
 task. Cancellation runs the ``finally`` blocks that matter: a queued request leaves the limiter's queue, an
 Azure call in flight is aborted (its connection closed, which Azure sees as a cancelled request) and its slot
 released. The app's own later ``receive`` calls (Litestar's stream listener) get the disconnect too, from the
-watcher. The request's log line says ``client_disconnected`` (``observe.note_client_disconnected``).
+watcher. The request's log line says ``client_disconnected`` (``observe.CLIENT_DISCONNECTED``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class _Request:
         message = await self._receive()
         if message["type"] == "http.disconnect":
             if not self.responded:
-                observe.note_client_disconnected()
+                _note_gone()
         elif not message.get("more_body", False):
             self._gone = asyncio.Event()
             self._watcher = asyncio.create_task(self._watch(), name="disconnect-watcher")
@@ -95,10 +95,15 @@ class _Request:
         assert self._gone is not None
         self._gone.set()
         if not self.responded:
-            observe.note_client_disconnected()
+            _note_gone()
             self.cancelled = True
             self.task.cancel()
 
     def stop(self) -> None:
         if self._watcher is not None and not self._watcher.done():
             self._watcher.cancel()
+
+
+def _note_gone() -> None:
+    message = "The client closed the connection before the response was complete."
+    observe.note_error(observe.CLIENT_DISCONNECTED, message)

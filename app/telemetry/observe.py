@@ -55,7 +55,6 @@ __all__ = [
     "count_usage",
     "current",
     "note_attempt",
-    "note_client_disconnected",
     "note_retry",
     "open_stream",
     "unit_of_work",
@@ -70,7 +69,8 @@ OVERHEAD_BUCKETS: Final = (
 )  # fmt: skip
 
 # The only values the `route` label takes; anything else is "other".
-CLIENT_CLOSED_REQUEST: Final = 499
+CLIENT_DISCONNECTED: Final = "client_disconnected"
+"""The ``error_code`` of a request whose client hung up before the response was complete."""
 ROUTES: Final = frozenset({"/v1/responses", "/v1/chat/completions"})
 # Probes and scrapes: counted by Litestar's plugin, but not worth a log line each at info level.
 QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -132,7 +132,6 @@ class Record:
     error_code: str | None = None
     error_message: str | None = None
     headers_after: float | None = None
-    client_disconnected: bool = False
 
 
 _CURRENT: ContextVar[Record | None] = ContextVar("gateway_record", default=None)
@@ -220,12 +219,6 @@ def note_error(code: str | None, message: str) -> None:
     if (record := _CURRENT.get()) is not None:
         record.error_code = code
         record.error_message = message
-
-
-def note_client_disconnected() -> None:
-    """The client hung up before the response was complete: its line says so instead of a status."""
-    if (record := _CURRENT.get()) is not None:
-        record.client_disconnected = True
 
 
 def count_usage(usage: Any, deployment: str | None = None) -> None:
@@ -392,11 +385,9 @@ def _log(record: Record) -> None:
     if record.tokens:
         fields["deployment"] = record.deployment
         fields.update({f"{kind}_tokens": value for kind, value in record.tokens.items()})
-    if record.client_disconnected:
-        # 499, nginx's "client closed request", when nothing was sent; a stream keeps the status it started with.
-        fields["status"] = record.status if record.headers_after is not None else CLIENT_CLOSED_REQUEST
-        fields["error_code"] = "client_disconnected"
-    elif record.error_code:
+    if record.error_code == CLIENT_DISCONNECTED and record.headers_after is None:
+        fields["status"] = 499  # nginx's "client closed request": nothing was sent (a stream keeps its 200)
+    if record.error_code:
         fields["error_code"] = record.error_code
     if record.error_message:
         fields["error"] = record.error_message[:1000]  # bounded: it may quote Azure's reply

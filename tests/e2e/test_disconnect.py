@@ -174,3 +174,22 @@ def test_request_abandoned_in_flight_cancels_the_azure_call_and_frees_its_slot(
     (line,) = log.by_id("abandoned-1")
     assert line["error_code"] == "client_disconnected" and line["status"] == 499
     assert len(state.requests) == 2
+
+
+def test_a_stream_abandoned_midway_is_logged_as_client_disconnected(
+    emulator: tuple[str, EmulatorState], state: EmulatorState
+) -> None:
+    url = emulator[0]
+    script = {"replies": [{"message": {"content": "never finished"}, "stream": {"gate": "stalled"}}]}
+    assert httpx.post(f"{url}/_emulator/script", json=script).status_code == 200
+    app = create_app(_settings(url, num_concurrent_requests=1))
+    gw: Gateway = app.state["gateway"]
+    with running(app) as gw_url, _AccessLog() as log:
+        sock = _send_raw(gw_url, "/v1/responses", {**RESPONSES_BODY, "stream": True}, "stream-gone")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # the stream has started
+        sock.close()
+        _wait_for(lambda: gw.client.in_flight == 0, "the stream's slot was freed")
+        _wait_for(lambda: state.requests[0].cancelled, "Azure saw the stream cancelled")
+        _wait_for(lambda: log.by_id("stream-gone"), "the stream's log line")
+    (line,) = log.by_id("stream-gone")
+    assert line["error_code"] == "client_disconnected" and line["status"] == 200 and line["stream"] is True
