@@ -8,11 +8,12 @@ once the stream has started.
 
 How: once the app has read the whole request body, the only message ``receive`` can still bring is
 ``http.disconnect``. From then on this wrapper is the one reader of the server's ``receive`` (a watcher task
-per request); when the disconnect comes before the response has been sent in full, it cancels the request's
-task. Cancellation runs the ``finally`` blocks that matter: a queued request leaves the limiter's queue, an
-Azure call in flight is aborted (its connection closed, which Azure sees as a cancelled request) and its slot
-released. The app's own later ``receive`` calls (Litestar's stream listener) get the disconnect too, from the
-watcher. The request's log line says ``client_disconnected`` (``observe.CLIENT_DISCONNECTED``).
+per request); when the disconnect comes before the response has started, it cancels the request's task.
+Cancellation runs the ``finally`` blocks that matter: a queued request leaves the limiter's queue, an Azure
+call in flight is aborted (its connection closed, which Azure sees as a cancelled request) and its slot
+released. A response already under way is the app's to stop: its own later ``receive`` calls (Litestar's
+stream listener) get the disconnect from the watcher, and it closes the stream (shielded, so the release is
+not cut short by a second cancellation). Either way the request's log line says ``client_disconnected``.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class CancelOnDisconnect:
 class _Request:
     """The disconnect bookkeeping of one HTTP request."""
 
-    __slots__ = ("_gone", "_receive", "_watcher", "cancelled", "responded", "task")
+    __slots__ = ("_gone", "_receive", "_watcher", "cancelled", "responded", "started", "task")
 
     def __init__(self, task: asyncio.Task[Any], receive: Any) -> None:
         self.task = task
@@ -61,6 +62,8 @@ class _Request:
         self._gone: asyncio.Event | None = None
         self.cancelled = False
         """The watcher cancelled the request's task because the client went away."""
+        self.started = False
+        """The response's status line has been handed to the server."""
         self.responded = False
         """The last byte of the response has been handed to the server: a disconnect now is no news."""
 
@@ -80,7 +83,9 @@ class _Request:
 
     def send_through(self, send: Any) -> Any:
         async def tracked(message: Any) -> None:
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
+            if message["type"] == "http.response.start":
+                self.started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 # Before the server sees it: once it has, its receive answers http.disconnect at once.
                 self.responded = True
             await send(message)
@@ -94,8 +99,10 @@ class _Request:
                 break
         assert self._gone is not None
         self._gone.set()
-        if not self.responded:
-            _note_gone()
+        if self.responded:
+            return
+        _note_gone()
+        if not self.started:
             self.cancelled = True
             self.task.cancel()
 
