@@ -11,6 +11,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import __version__
 from app.api.chat import ChatCompletionsController
+from app.api.disconnect import CancelOnDisconnect
 from app.api.docs import DocsController, docs_static
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard
@@ -82,8 +83,11 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     )
     # Outside Litestar's own stack (not `middleware=`), so every response - errors and 404s included - is
     # observed, logged once and carries x-request-id and Server-Timing; inside that, every body is read under
-    # the inbound limits before Litestar sees it, and every response leaves scrubbed of credentials.
-    app.asgi_handler = Observed(InboundGuard(Scrubbed(app.asgi_handler), settings), log_all=settings.access_log)
+    # the inbound limits before Litestar sees it, a client that hangs up cancels its request's work
+    # (app/api/disconnect.py, and the log line says so), and every response leaves scrubbed of credentials.
+    app.asgi_handler = Observed(
+        InboundGuard(CancelOnDisconnect(Scrubbed(app.asgi_handler)), settings), log_all=settings.access_log
+    )
     return app
 
 

@@ -17,7 +17,7 @@ import msgspec
 from app.telemetry import observe
 from app.upstream import GatewayBusy, UpstreamResponse, UpstreamStream, UpstreamUnavailable
 from app.upstream.retry import retry_after_seconds
-from app.wire.errors import GatewayError, error_object
+from app.wire.errors import GatewayError, error_object, too_large
 
 # Azure's words for an api-version it does not serve (its API gateway answers this before any model runs).
 _API_VERSION_REFUSED = re.compile(r"api[ -]?version (is )?not supported|unsupported api[ -]?version", re.IGNORECASE)
@@ -97,7 +97,9 @@ def from_upstream_status(
         policy = isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"
         if code == "content_filter" or policy:
             return GatewayError(400, message, param=param, code="content_filter", extra=_filter_details(inner))
-        return GatewayError(400 if status != 413 else 413, message, param=param, code=code)
+        if status == 413:
+            return too_large(message, param=param)  # the gateway's own 413 code, not Azure's "413"
+        return GatewayError(400, message, param=param, code=code)
     tries = f" (after {n} attempts)" if (n := observe.attempts()) > 1 else ""
     return GatewayError(502, f"Azure OpenAI failed with HTTP {status}{tries}: {message}", code="upstream_error")
 
@@ -134,3 +136,16 @@ def from_unavailable(exc: UpstreamUnavailable) -> GatewayError:
 def malformed_reply(what: str) -> GatewayError:
     message = f"Azure OpenAI sent a reply the gateway could not read: {what}."
     return GatewayError(502, message, code="upstream_error")
+
+
+def mid_stream_failure(exc: UpstreamUnavailable | None) -> GatewayError:
+    """What ends a stream that broke after it started: a drop, a time limit (504's code), or an early end."""
+    if exc is None:
+        return GatewayError(502, "Azure OpenAI closed the stream before it finished.", code="upstream_error")
+    if exc.timeout:
+        return GatewayError(504, f"{exc}.", code="upstream_timeout")
+    return GatewayError(502, f"{exc}.", code="upstream_error")
+
+
+def malformed_chunk() -> GatewayError:
+    return GatewayError(502, "Azure OpenAI sent a stream event the gateway could not read.", code="upstream_error")

@@ -139,6 +139,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_header_bytes: Annotated[int, setting("65536", unit="bytes", ge=1024)] = 64 * KIB
     """Bytes of the request line plus headers; more get 431."""
     stream_idle_timeout: Annotated[float, setting("120.0", unit="seconds", gt=0)] = 120.0
+    """Seconds a stream may wait for Azure's next event; then it ends with a terminal error event."""
+    stream_total_timeout: Annotated[float, setting("1800.0", unit="seconds", gt=0)] = 1800.0
+    """Seconds a stream may last in all (from the request); then it ends with a terminal error event."""
     drain_timeout: Annotated[float, setting("30.0", unit="seconds", ge=0)] = 30.0
     keep_alive_timeout: Annotated[int, setting("75", unit="seconds", ge=1)] = 75
     """Seconds an idle client connection stays open. Above the clients' own idle expiry (httpx and the openai
