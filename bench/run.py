@@ -70,6 +70,10 @@ class Scenario:
 SCENARIOS = [
     Scenario("responses_small", "/v1/responses", payloads.responses_small(), note="one short user message"),
     Scenario("responses_large", "/v1/responses", payloads.responses_large(), note="50 turns with tools, ~50 KB"),
+    Scenario(
+        "responses_codex", "/v1/responses", payloads.responses_codex(),
+        note="Codex CLI turn 2: namespace/custom/tool_search tools, web_search omitted, reasoning replayed",
+    ),
     Scenario("responses_stream", "/v1/responses", payloads.responses_small(True, 16), True, "16 chunks"),
     Scenario("responses_stream_1000", "/v1/responses", payloads.responses_small(True, 1000), True, "1,000 chunks"),
     Scenario("chat_small", "/v1/chat/completions", payloads.chat_small(), note="one short user message"),

@@ -17,6 +17,7 @@ from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard
 from app.api.health import Health, HealthController
 from app.api.inbound import InboundGuard
+from app.api.models import ModelsController
 from app.api.outbound import Scrubbed
 from app.api.responses import ResponsesController
 from app.service.azure import Gateway
@@ -55,6 +56,7 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         route_handlers=[
             ResponsesController,
             ChatCompletionsController,
+            ModelsController,
             HealthController,
             MetricsController,
             DocsController,

@@ -113,6 +113,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Literal["auto", "max_completion_tokens", "max_tokens"], setting("max_completion_tokens")
     ] = "auto"
     """Which Chat parameter carries ``max_output_tokens``; ``auto`` decides by api-version, never by name."""
+    hosted_tools: Annotated[Literal["omit", "reject"], setting("reject")] = "omit"
+    """Tools OpenAI runs on its servers (web_search, file_search, ...): left out and reported, or a 400."""
+    reasoning_with_tools: Annotated[Literal["fallback", "reject"], setting("reject")] = "fallback"
+    """When a deployment (GPT-5.4+) refuses function tools with reasoning: resend with effort none, or 400."""
     # Reliability (issue 6): retries, deadlines, queueing, draining and inbound auth.
     max_retries: Annotated[int, setting("3", ge=0)] = 3
     max_retry_wait: Annotated[float, setting("60.0", unit="seconds", ge=0)] = 60.0

@@ -3,7 +3,8 @@
 Chat Completions bodies decode directly. Responses bodies need one hand-written step that tagged unions
 cannot express: the official API lets an input item omit `type`. A bare `{"role", "content"}` is a
 message, and an item with only an `id` is an `item_reference`. msgspec needs the tag to pick the Struct,
-so for those bodies we decode to builtins, add the missing tag, and convert. (The other gap, three
+so for those bodies we decode to builtins, add the missing tag, and convert (a bare `{"call_id", "output"}`
+is a `function_call_output`, as NeMo Gym sends it). (The other gap, three
 message variants sharing `type: "message"`, is handled in openapi.yaml by one merged `InputMessage`.)
 
 The fast path decodes straight from bytes; only a body that fails it takes the slow path, which also
@@ -53,8 +54,18 @@ def _add_missing_item_types(payload: Any) -> Any:
     if isinstance(items, list):
         for item in items:
             if isinstance(item, dict) and item.get("type") is None:
-                item["type"] = "message" if "role" in item else "item_reference"
+                item["type"] = _implied_type(item)
     return payload
+
+
+def _implied_type(item: dict[str, Any]) -> str:
+    """A typeless item's type: a message by its `role`, a tool output by `call_id` + `output` (NeMo Gym's
+    agent loop replays `{"call_id", "output"}`), else a reference by `id`."""
+    if "role" in item:
+        return "message"
+    if "call_id" in item and "output" in item:
+        return "function_call_output"
+    return "item_reference"
 
 
 def decode_create_response(body: bytes) -> CreateResponse:
