@@ -20,6 +20,7 @@ from app.service.azure import Gateway
 from app.service.events import EventSource, Release
 from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
+from app.translate.params import in_responses_terms
 from app.translate.stream import ResponseStream, StreamProtocolError
 from app.translate.tools import tool_set
 from app.upstream import UpstreamStream, UpstreamUnavailable
@@ -46,16 +47,20 @@ class ResponsesService:
         tools = tool_set(request, options)
         chat_request = responses_to_chat(request, options, tools)
         observe.note_omitted(tools.omitted)
-        if request.stream is True:
-            translator = ResponseStream(request, options, tools=tools)
-            return await self._with_reasoning_fallback(
-                chat_request,
-                lambda chat: EventSource.open(
-                    self.azure.open_stream(chat),
-                    lambda upstream, release: _events(upstream, release, translator),
-                ),
-            )
-        chat = await self._with_reasoning_fallback(chat_request, self.azure.answer)
+        try:
+            if request.stream is True:
+                translator = ResponseStream(request, options, tools=tools)
+                return await self._with_reasoning_fallback(
+                    chat_request,
+                    lambda chat: EventSource.open(
+                        self.azure.open_stream(chat),
+                        lambda upstream, release: _events(upstream, release, translator),
+                    ),
+                )
+            chat = await self._with_reasoning_fallback(chat_request, self.azure.answer)
+        except GatewayError as exc:
+            # Azure judged the Chat request the client never saw: its error names the Responses parameters.
+            raise in_responses_terms(exc) from None
         return chat_to_response(chat, request, options, tools)
 
     async def _with_reasoning_fallback(self, chat: m.CreateChatCompletionRequest, call: Any) -> Any:
@@ -131,6 +136,7 @@ async def _events(
     """
     yield stream.start()
     failure: str | None = None
+    code = "upstream_error"  # for the log line; the client's response.failed says server_error, as OpenAI's do
     saw_done = False
     try:
         async for batch in upstream.event_batches():
@@ -150,11 +156,17 @@ async def _events(
                 break
     except UpstreamUnavailable as exc:
         failure = f"{exc}."
+        code = "upstream_timeout" if exc.timeout else code
     except Exception:  # a gateway bug: still end the stream the way clients understand
         log.exception("translating Azure's stream failed")
         failure = "The gateway failed while translating Azure OpenAI's stream."
+        code = "internal_error"
     if failure is None and not saw_done and not stream.finished:
         failure = "Azure OpenAI closed the stream before it finished."
     await release()
     observe.count_usage(stream.usage)
-    yield stream.fail(failure) if failure is not None else stream.complete()
+    if failure is None:
+        yield stream.complete()
+        return
+    observe.note_error(code, failure)
+    yield stream.fail(failure)
