@@ -35,6 +35,8 @@ __all__ = ["InboundGuard"]
 
 GUARDED_PREFIX: Final = "/v1/"
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+# Routes that take no body at all (GET only): a POST/PUT there is the router's 405, not a body to vet.
+_BODYLESS_PREFIXES: Final = ("/v1/models",)
 
 
 class _ClientGone(Exception):
@@ -101,6 +103,7 @@ class InboundGuard:
             scope["type"] != "http"
             or scope["method"] not in _BODY_METHODS
             or not scope.get("path", "").startswith(GUARDED_PREFIX)
+            or scope.get("path", "").startswith(_BODYLESS_PREFIXES)
         ):
             await self.app(scope, receive, send)
             return
