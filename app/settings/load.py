@@ -136,6 +136,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
     """One ``request`` line per request; off, only failed (5xx) requests are logged - for top throughput."""
+    # Stored responses and conversations (issue 15).
+    store_url: str = "sqlite:///gateway-store.sqlite3"
+    """``sqlite:///PATH`` (embedded), ``postgresql://…`` (several processes), ``memory`` or ``off``."""
+    store_retention_days: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    """Days a stored response is kept (OpenAI's 30); 0 keeps them until deleted. Conversations never expire."""
 
     @property
     def api_version(self) -> str:
@@ -238,6 +243,13 @@ _FIELDS: Final[dict[str, _Field]] = {
         "log_level", "GATEWAY_LOG_LEVEL", "debug", expected='"debug", "info", "warning" or "error"'
     ),
     "access_log": _Field("access_log", "GATEWAY_ACCESS_LOG", "false", expected="true or false"),
+    "store_url": _Field(
+        "store_url", "GATEWAY_STORE_URL", "sqlite:///var/gateway.sqlite3",
+        expected="sqlite:///PATH, postgresql://USER@HOST:PORT/DB, memory or off",
+    ),
+    "store_retention_days": _Field(
+        "store_retention_days", "GATEWAY_STORE_RETENTION_DAYS", "30", expected="a number of days >= 0"
+    ),
 }
 
 # Settings whose values are credentials: never echoed in an error message.
@@ -263,6 +275,7 @@ _RAW_STRING_ENV: Final = {
     "entra_scope": "GATEWAY_ENTRA_SCOPE",
     "log_format": "GATEWAY_LOG_FORMAT",
     "log_level": "GATEWAY_LOG_LEVEL",
+    "store_url": "GATEWAY_STORE_URL",
 }
 
 # Required settings, in the order they are reported. api-version comes first: it is the Azure-specific one
@@ -436,7 +449,17 @@ def load_settings(
         # refuses them too), silently calling a different URL.
         raise _invalid("openai_model", settings.openai_model, "a deployment name, not a dot-segment")
     _check_entra(settings)
+    _check_store_url(settings.store_url)
     return settings
+
+
+_STORE_URL = re.compile(r"^(off|memory|sqlite:///.+|postgres(ql)?://.+)$")
+
+
+def _check_store_url(url: str) -> None:
+    # The same forms app.store.parse_store_url accepts (settings cannot import the store, a layer above).
+    if not _STORE_URL.match(url.strip()):
+        raise _invalid("store_url", url)
 
 
 def _check_entra(settings: Settings) -> None:
