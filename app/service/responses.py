@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 
+from msgspec import UNSET
+
 from app.models import generated as m
 from app.service.azure import Gateway
 from app.service.events import EventSource, Release
@@ -18,6 +20,7 @@ from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
 from app.translate.stream import ResponseStream, StreamProtocolError
 from app.upstream import UpstreamStream, UpstreamUnavailable
+from app.wire.errors import invalid_request
 
 log = logging.getLogger("app.service.responses")
 
@@ -36,6 +39,7 @@ class ResponsesService:
         Raises ``GatewayError`` for anything that fails before the first event.
         """
         options = self.azure.options
+        _refuse_stateful(request)
         chat_request = responses_to_chat(request, options)
         if request.stream is True:
             translator = ResponseStream(request, options)
@@ -45,6 +49,25 @@ class ResponsesService:
             )
         chat = await self.azure.answer(chat_request)
         return chat_to_response(chat, request, options)
+
+
+def _refuse_stateful(request: m.CreateResponse) -> None:
+    """What needs stored state, refused until the store exists: the translator sees only stateless requests."""
+    if request.background is True:
+        raise invalid_request(
+            "background responses are not supported yet by this gateway.",
+            param="background",
+            code="unsupported_parameter",
+        )
+    for name in ("previous_response_id", "conversation"):
+        value = getattr(request, name)
+        if value is not UNSET and value is not None:
+            raise invalid_request(
+                f"{name} is not supported yet: this gateway stores no responses. Send the whole conversation "
+                "in `input`.",
+                param=name,
+                code="unsupported_parameter",
+            )
 
 
 async def _events(

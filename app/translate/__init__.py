@@ -1,8 +1,11 @@
 """Pure translation between the Responses API and Azure Chat Completions: no I/O, no globals.
 
-`request.responses_to_chat` turns a `CreateResponse` into a `CreateChatCompletionRequest`;
-`response.chat_to_response` turns Azure's `CreateChatCompletionResponse` back into a `Response`.
-Both consult `capabilities` for what the configured api-version accepts.
+Request side: `request.responses_to_chat` turns a `CreateResponse` into a `CreateChatCompletionRequest`
+(its input items through `messages`, its tools through `tools`; `chat.chat_for_azure` adapts a Chat
+request for the passthrough). Answer side: `response.chat_to_response` turns Azure's answer into a
+`Response`; `stream.ResponseStream` does the same chunk by chunk, keeping its items in `stream_items`.
+All consult `capabilities` for what the configured api-version accepts; `params` holds the shared
+refusals (transport-neutral `GatewayError`s).
 """
 
 from app.translate.capabilities import Capabilities, capabilities_for

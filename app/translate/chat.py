@@ -12,8 +12,8 @@ from msgspec import UNSET, structs
 
 from app.models import generated as m
 from app.translate.options import TranslationOptions
-from app.translate.request import _given, _needs_version, unsupported
-from app.wire.errors import invalid_request
+from app.translate.params import given, needs_version, unsupported
+from app.translate.tools import only_allowed
 
 # Parameters whose absence cannot change the answer: dropped where the api-version lacks them.
 _DROPPABLE = {
@@ -40,35 +40,33 @@ def chat_for_azure(
     caps = options.capabilities
     request.model = options.deployment
     for name in _NEVER:
-        if _given(getattr(request, name)):
+        if given(getattr(request, name)):
             raise unsupported(name, f"{name} has no Azure OpenAI Chat Completions equivalent.")
     for name, capability in _REFUSED.items():
-        if _given(getattr(request, name)) and not getattr(caps, capability):
-            raise _needs_version(name, name, capability, options)
+        if given(getattr(request, name)) and not getattr(caps, capability):
+            raise needs_version(name, name, capability, options)
     for name, capability in _DROPPABLE.items():
         if getattr(request, name) is not UNSET and not getattr(caps, capability):
             setattr(request, name, UNSET)
     # Cache hints never change an answer, and Azure's Chat Completions has no retention setting.
     request.prompt_cache_retention = UNSET
     request.prompt_cache_options = UNSET
-    if _given(request.safety_identifier):
-        if not _given(request.user):
+    if given(request.safety_identifier):
+        if not given(request.user):
             request.user = request.safety_identifier
         request.safety_identifier = UNSET
-    if _given(request.max_completion_tokens) and not caps.max_completion_tokens:
-        if _given(request.max_tokens):
-            raise _needs_version(
-                "max_completion_tokens", "max_completion_tokens", "max_completion_tokens", options
-            )
+    if given(request.max_completion_tokens) and not caps.max_completion_tokens:
+        if given(request.max_tokens):
+            raise needs_version("max_completion_tokens", "max_completion_tokens", "max_completion_tokens", options)
         request.max_tokens, request.max_completion_tokens = request.max_completion_tokens, UNSET
     if request.parallel_tool_calls is not UNSET and not caps.parallel_tool_calls:
         if request.parallel_tool_calls is False:
-            raise _needs_version("parallel_tool_calls", "parallel_tool_calls", "parallel_tool_calls", options)
+            raise needs_version("parallel_tool_calls", "parallel_tool_calls", "parallel_tool_calls", options)
         request.parallel_tool_calls = UNSET
     if request.stream_options is not UNSET and not caps.stream_options:
         request.stream_options = UNSET
     if isinstance(request.response_format, m.ResponseFormatJsonSchema) and not caps.json_schema:
-        raise _needs_version("response_format", "response_format json_schema", "json_schema", options)
+        raise needs_version("response_format", "response_format json_schema", "json_schema", options)
     _check_user_parts(request.messages, options)
     if isinstance(request.tool_choice, m.ChatCompletionAllowedToolsChoice):
         _apply_allowed_tools(request)
@@ -91,9 +89,9 @@ def _check_user_parts(messages: list[m.ChatCompletionRequestMessage], options: T
         for number, part in enumerate(message.content):
             where = f"messages[{index}].content[{number}]"
             if isinstance(part, m.ChatCompletionRequestMessageContentPartFile) and not caps.file_parts:
-                raise _needs_version(where, "A file content part", "file_parts", options)
+                raise needs_version(where, "A file content part", "file_parts", options)
             if isinstance(part, m.ChatCompletionRequestMessageContentPartAudio) and not caps.input_audio:
-                raise _needs_version(where, "An input_audio content part", "input_audio", options)
+                raise needs_version(where, "An input_audio content part", "input_audio", options)
 
 
 def _apply_allowed_tools(request: m.CreateChatCompletionRequest) -> None:
@@ -110,14 +108,9 @@ def _apply_allowed_tools(request: m.CreateChatCompletionRequest) -> None:
         if entry.get("type") != "function" or not isinstance(name, str):
             raise unsupported(
                 f"tool_choice.allowed_tools.tools[{index}]",
-                "allowed_tools can list only function tools, as {\"type\": \"function\", \"function\": {\"name\"}}.",
+                'allowed_tools can list only function tools, as {"type": "function", "function": {"name"}}.',
             )
         names.append(name)
     tools = request.tools if isinstance(request.tools, list) else []
-    missing = [name for name in names if name not in {tool.function.name for tool in tools}]
-    if missing:
-        raise invalid_request(
-            f"allowed_tools names function '{missing[0]}', which is not in tools.", param="tool_choice"
-        )
-    request.tools = [tool for tool in tools if tool.function.name in names]
+    request.tools = only_allowed(tools, [("tool_choice", name) for name in names])
     request.tool_choice = choice.allowed_tools.mode

@@ -1,0 +1,36 @@
+"""The translator's shared vocabulary: when a parameter counts as sent, a tagged Struct's `type`, and the
+transport-neutral 400s it raises (`GatewayError`, never an HTTP type) when Chat cannot express something.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msgspec import UNSET
+
+from app.translate.capabilities import FIRST_VERSION
+from app.translate.options import TranslationOptions
+from app.wire.errors import GatewayError, invalid_request
+
+
+def unsupported(param: str, message: str, code: str = "unsupported_parameter") -> GatewayError:
+    return invalid_request(message, param=param, code=code)
+
+
+def needs_version(param: str, what: str, capability: str, options: TranslationOptions) -> GatewayError:
+    return unsupported(
+        param,
+        f"{what} is not supported by Azure api-version {options.capabilities.api_version}; "
+        f"it needs api-version {FIRST_VERSION[capability]} or newer.",
+        code="unsupported_api_version",
+    )
+
+
+def tag_of(value: Any) -> str:
+    """The `type` tag of a tagged Struct (msgspec keeps it in the class config, not as an attribute)."""
+    return str(type(value).__struct_config__.tag)
+
+
+def given(value: Any) -> bool:
+    """A parameter counts as sent when it is present and not null."""
+    return value is not UNSET and value is not None
