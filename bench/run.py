@@ -37,7 +37,7 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench import payloads, sse_client  # noqa: E402
+from bench import payloads, sse_client, store_phase  # noqa: E402
 
 API_VERSION = "2024-10-21"
 MASTER_KEY = "sk-bench-master-key"
@@ -436,6 +436,15 @@ class Bench:
                 server.stop()
         self.results["scaling"] = out
 
+    python = sys.executable
+
+    def stored(self) -> None:
+        """store: true against store: false, and a 50-turn previous_response_id chain (bench/store_phase.py)."""
+        self.results["store"] = store_phase.run(
+            self, start=start, measure=measure, run_wrk=run_wrk, gateway_env=gateway_env, cpus=_cpus, out=OUT,
+            stub_port=PORTS["stub"],
+        )  # fmt: skip
+
     def stub_capacity(self) -> None:
         scenario = SCENARIOS[0]
         url = self.url("direct", self.stub, scenario)
@@ -487,6 +496,7 @@ def main() -> int:
     parser.add_argument("--output", default=str(OUT / "results.json"))
     parser.add_argument("--scaling-only", action="store_true", help="only re-run the --workers phase")
     parser.add_argument("--access-log", action="store_true", help="run the gateway with its per-request log line")
+    parser.add_argument("--store-only", action="store_true", help="only the stored-responses phase")
     args = parser.parse_args()
     global ACCESS_LOG
     ACCESS_LOG = "true" if args.access_log else "false"
@@ -511,9 +521,19 @@ def main() -> int:
         Path(args.output).write_text(json.dumps(bench.results, indent=1))
         print(f"wrote {args.output}")
         return 0
+    if args.store_only:
+        with bench.running():
+            bench.stub = start("stub", [*_cpus(args.pin, "1"), sys.executable, str(BENCH / "stub.py"), "--port",
+                                        str(PORTS["stub"])], PORTS["stub"])  # fmt: skip
+            bench.servers.append(bench.stub)
+            bench.stored()
+        Path(args.output).write_text(json.dumps(bench.results, indent=1))
+        print(f"wrote {args.output}")
+        return 0
     with bench.running():
         bench.start_all()
         bench.load()
+        bench.stored()
         bench.streams()
         bench.slow_streams()
         bench.stub_capacity()

@@ -77,13 +77,18 @@ class SqliteDatabase:
     async def transaction(self) -> AsyncIterator[_SqliteTx]:
         async with self._lock:
             db = self._connection()
+            if db.in_transaction:  # a transaction whose end never ran (see below): it never committed
+                await asyncio.shield(db.execute("ROLLBACK"))
             await db.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteTx(db)
             except BaseException:
-                await db.execute("ROLLBACK")
+                # Shielded: a cancelled caller (a client that went away) is cancelled again at every await,
+                # and an unfinished transaction would block every later one. aiosqlite runs statements in
+                # order on its thread, so the ROLLBACK still runs before the next transaction's BEGIN.
+                await asyncio.shield(db.execute("ROLLBACK"))
                 raise
-            await db.execute("COMMIT")
+            await asyncio.shield(db.execute("COMMIT"))
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[_SqliteTx]:

@@ -1,0 +1,82 @@
+"""The store's backends under real gateways: SQLite across a restart, Postgres shared by two gateways, off.
+
+Each gateway here is its own app with its own store connection (nothing shared in memory), so what one sees
+of the other's responses came through the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from conftest import Emulator, gateway_settings
+from support.servers import running
+
+from app.api.factory import create_app
+
+
+@contextmanager
+def gateway(emulator: Emulator, store_url: str) -> Iterator[openai.OpenAI]:
+    with (
+        running(create_app(gateway_settings(emulator.url, store_url=store_url))) as url,
+        openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0) as sdk,
+    ):
+        yield sdk
+
+
+def test_sqlite_keeps_responses_and_conversations_across_a_restart(tmp_path: Path, clean_emulator: Emulator) -> None:
+    url = f"sqlite:///{tmp_path}/data/store.sqlite3"  # the folder does not exist yet: created on first use
+    with gateway(clean_emulator, url) as first:
+        stored = first.responses.create(model="m", input="remember me")
+        conversation = first.conversations.create(items=[{"role": "user", "content": "kept"}])
+    assert (tmp_path / "data" / "store.sqlite3").is_file()
+    with gateway(clean_emulator, url) as second:
+        assert second.responses.retrieve(stored.id).output_text == stored.output_text
+        follow = second.responses.create(model="m", input="again", previous_response_id=stored.id)
+        assert follow.previous_response_id == stored.id
+        assert [m["role"] for m in clean_emulator.last_body()["messages"]] == ["user", "assistant", "user"]
+        assert [i.content[0].text for i in second.conversations.items.list(conversation.id)] == ["kept"]
+
+
+def test_two_gateways_on_one_postgres_behave_as_one(postgres_url: str, clean_emulator: Emulator) -> None:
+    with gateway(clean_emulator, postgres_url) as one, gateway(clean_emulator, postgres_url) as two:
+        first = one.responses.create(model="m", input="on one")
+        second = two.responses.create(model="m", input="on two", previous_response_id=first.id)
+        assert [m["role"] for m in clean_emulator.last_body()["messages"]] == ["user", "assistant", "user"]
+        with one.responses.stream(model="m", input="streamed on one", previous_response_id=second.id) as stream:
+            streamed = stream.get_final_response()
+        assert two.responses.retrieve(streamed.id).output_text == streamed.output_text
+        assert [i.content[0].text for i in two.responses.input_items.list(streamed.id)] == ["streamed on one"]
+        conversation = two.conversations.create()
+        one.responses.create(model="m", input="in the conversation", conversation=conversation.id)
+        assert len(two.conversations.items.list(conversation.id).data) == 2
+        two.responses.delete(first.id)
+        with pytest.raises(openai.NotFoundError):
+            one.responses.retrieve(first.id)
+        with pytest.raises(openai.BadRequestError) as broken:
+            one.responses.create(model="m", input="x", previous_response_id=streamed.id)
+        assert broken.value.code == "previous_response_not_found"
+
+
+def test_store_off_says_how_to_turn_it_on(clean_emulator: Emulator) -> None:
+    with running(create_app(gateway_settings(clean_emulator.url, store_url="off"))) as url:
+        plain = httpx.post(f"{url}/v1/responses", json={"model": "m", "input": "hi"})
+        assert plain.status_code == 200 and plain.json()["store"] is False  # nothing kept, nothing claimed
+        for method, path, body in (
+            ("POST", "/v1/responses", {"model": "m", "input": "hi", "previous_response_id": "resp_1"}),
+            ("POST", "/v1/responses", {"model": "m", "input": "hi", "conversation": "conv_1"}),
+            ("GET", "/v1/responses/resp_1", None),
+            ("DELETE", "/v1/responses/resp_1", None),
+            ("GET", "/v1/responses/resp_1/input_items", None),
+            ("POST", "/v1/conversations", {}),
+            ("GET", "/v1/conversations/conv_1/items", None),
+        ):
+            reply = httpx.request(method, f"{url}{path}", json=body)
+            assert reply.status_code == 400, (path, reply.text)
+            error = reply.json()["error"]
+            assert error["code"] == "store_disabled"
+            assert "GATEWAY_STORE_URL" in error["message"] and "sqlite:///PATH" in error["message"]
