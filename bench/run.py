@@ -534,6 +534,7 @@ def main() -> int:
         print(f"wrote {args.output}")
         return 0
     if args.store_only:
+        PORTS["stub"] = 18110  # its own stub: another bench on the machine may hold the usual port
         with bench.running():
             bench.stub = start("stub", [*_cpus(args.pin, "1"), sys.executable, str(BENCH / "stub.py"), "--port",
                                         str(PORTS["stub"])], PORTS["stub"])  # fmt: skip

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 import msgspec
 from msgspec import UNSET
@@ -103,7 +104,8 @@ class Plan:
         previous = self.echo.previous_response_id
         turn = Turn(
             response_id=response.id,
-            created_at=response.created_at,
+            # Retention counts from when the gateway stored it, not from Azure's `created` (another clock).
+            created_at=int(time.time()),
             body=_ENCODER.encode(response),
             input_items=it.stored(self._new_items),
             output_items=it.stored(response.output),

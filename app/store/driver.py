@@ -12,10 +12,14 @@ from typing import Any, Literal, Protocol
 
 
 class Tx(Protocol):
-    async def execute(self, sql: str, *args: Any) -> int:
-        """Run one statement; returns the number of rows it changed."""
+    def write(self, sql: str, *args: Any) -> None:
+        """A statement whose result nobody reads: the driver may send it later, at the latest with COMMIT."""
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run one statement (after any queued writes); returns the number of rows it changed."""
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Like ``write``, once per row."""
 
     async def fetch(self, sql: str, *args: Any) -> list[Sequence[Any]]: ...
 

@@ -29,19 +29,33 @@ def numbered(sql: str) -> str:
 
 
 class _PgTx:
+    """Statements run at once; ``write`` is sent before the next statement or the commit."""
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+
+    def write(self, sql: str, *args: Any) -> None:
+        self._pending.append((sql, args))
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for sql, args in pending:
+            await self._conn.execute(numbered(sql), *args)
 
     async def execute(self, sql: str, *args: Any) -> int:
+        await self.flush()
         status = await self._conn.execute(numbered(sql), *args)
         # asyncpg returns the command tag, e.g. "DELETE 3" or "INSERT 0 1": the last word is the count.
         last = str(status).rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.flush()
         await self._conn.executemany(numbered(sql), list(rows))
 
     async def fetch(self, sql: str, *args: Any) -> list[Sequence[Any]]:
+        await self.flush()
         return list(await self._conn.fetch(numbered(sql), *args))
 
 
@@ -72,7 +86,9 @@ class PostgresDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_PgTx]:
         async with self._get_pool().acquire() as conn, conn.transaction():
-            yield _PgTx(conn)
+            tx = _PgTx(conn)
+            yield tx
+            await tx.flush()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[_PgTx]:

@@ -80,7 +80,7 @@ class SqlStore:
     async def save_turn(self, tenant: str, turn: Turn) -> None:
         async with self.db.transaction() as tx:
             if turn.store:
-                await tx.execute(
+                tx.write(
                     "INSERT INTO gw_responses (id, tenant, previous_id, conversation_id, created_at, body) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     turn.response_id, tenant, turn.previous_id, turn.conversation_id, turn.created_at, turn.body,
@@ -135,7 +135,7 @@ class SqlStore:
 
     async def create_conversation(self, tenant: str, conversation: Conversation, items: list[Item]) -> None:
         async with self.db.transaction() as tx:
-            await tx.execute(
+            tx.write(
                 "INSERT INTO gw_conversations (id, tenant, created_at, metadata, next_seq, lock_owner, locked_until) "
                 "VALUES (?, ?, ?, ?, ?, NULL, 0)",
                 conversation.id, tenant, conversation.created_at, conversation.metadata, len(items),

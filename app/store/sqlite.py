@@ -1,10 +1,15 @@
-"""The SQLite driver (``sqlite:///PATH`` and ``memory``), through aiosqlite: SQL runs on aiosqlite's own
-thread, so the event loop never waits on the disk.
+"""The SQLite driver (``sqlite:///PATH`` and ``memory``): the stdlib ``sqlite3`` on one thread of its own, so
+the event loop never waits on the disk.
+
+Why not one thread hop per statement (what aiosqlite does): storing a response is BEGIN, two INSERTs and
+COMMIT, and every hop is a thread wake-up plus an event-loop wake-up - most of what storing cost. Statements
+whose result nobody reads (``Tx.write``) are queued instead and sent in the hop that needs a result, or with
+the COMMIT: storing a response is one hop.
 
 One connection per process, so one transaction at a time: an ``asyncio.Lock`` keeps other coroutines'
-statements out of an open transaction. Writers take the database lock at ``BEGIN IMMEDIATE`` (never a
-read lock upgraded later, which deadlocks between processes); WAL lets readers in other processes run
-alongside, and ``busy_timeout`` makes a writer wait for another process's transaction instead of failing.
+statements out of an open transaction. Writers take the database lock at ``BEGIN IMMEDIATE`` (never a read
+lock upgraded later, which deadlocks between processes); WAL lets readers in other processes run alongside,
+and ``busy_timeout`` makes a writer wait for another process's transaction instead of failing.
 ``synchronous = NORMAL`` in WAL mode: a commit survives the process crashing (and is visible to every other
 process at once); only a power cut can lose the last commits.
 """
@@ -13,31 +18,63 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
-
-import aiosqlite
+from typing import Any, Literal, TypeVar
 
 from app.store.base import StoreError
 
+T = TypeVar("T")
+_Statement = tuple[str, Sequence[Any] | list[Sequence[Any]], bool]  # sql, parameters, executemany
+
 
 class _SqliteTx:
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
+    """Statements of one transaction (or of one read); runs them on the database's thread."""
 
-    async def execute(self, sql: str, *args: Any) -> int:
-        cursor = await self._db.execute(sql, args)
-        count = cursor.rowcount
-        await cursor.close()
-        return max(count, 0)
+    def __init__(self, db: SqliteDatabase, *, transaction: bool) -> None:
+        self._db = db
+        self._pending: list[_Statement] = [("BEGIN IMMEDIATE", (), False)] if transaction else []
+        self.began = False
+
+    def write(self, sql: str, *args: Any) -> None:
+        self._pending.append((sql, args, False))
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._db.executemany(sql, rows)
+        self._pending.append((sql, list(rows), True))
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return await self._db.run(self._then, sql, args, False)
 
     async def fetch(self, sql: str, *args: Any) -> list[Sequence[Any]]:
-        return list(await self._db.execute_fetchall(sql, args))
+        return await self._db.run(self._then, sql, args, True)
+
+    async def finish(self, final: str | None) -> None:
+        """Send what is queued, then ``final`` (COMMIT) - if a transaction was begun at all."""
+        if self._pending or (self.began and final):
+            await self._db.run(self._then, final, (), False)
+
+    def _flush(self, conn: sqlite3.Connection) -> None:
+        pending, self._pending = self._pending, []
+        for sql, args, many in pending:
+            if sql == "BEGIN IMMEDIATE":
+                if conn.in_transaction:  # a transaction whose end never ran: it never committed
+                    conn.execute("ROLLBACK")
+                self.began = True
+            if many:
+                conn.executemany(sql, args)  # type: ignore[arg-type]
+            else:
+                conn.execute(sql, args)  # type: ignore[arg-type]
+
+    def _then(self, conn: sqlite3.Connection, sql: str | None, args: Sequence[Any], rows: bool) -> Any:
+        self._flush(conn)
+        if sql is None:
+            return None
+        cursor = conn.execute(sql, args)
+        if sql == "COMMIT":
+            self.began = False
+        return cursor.fetchall() if rows else max(cursor.rowcount, 0)
 
 
 class SqliteDatabase:
@@ -46,54 +83,63 @@ class SqliteDatabase:
     def __init__(self, path: str | None) -> None:
         """``path`` None: a private in-memory database, gone when the process ends."""
         self.path = path
-        self._db: aiosqlite.Connection | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
 
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._conn is None or self._thread is None:
+            raise StoreError("the SQLite store is not open")
+        conn = self._conn
+        return await asyncio.get_running_loop().run_in_executor(self._thread, lambda: fn(conn, *args))
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path is not None:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level None: no implicit transactions; each write opens its own BEGIN IMMEDIATE.
+        conn = sqlite3.connect(self.path or ":memory:", isolation_level=None, check_same_thread=False)
+        if self.path is not None:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA busy_timeout = 10000")
+        return conn
+
     async def connect(self) -> None:
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="gateway-sqlite")
         try:
-            if self.path is not None:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level None: no implicit transactions; each write opens its own BEGIN IMMEDIATE.
-            db = await aiosqlite.connect(self.path or ":memory:", isolation_level=None)
-            if self.path is not None:
-                await db.execute("PRAGMA journal_mode = WAL")
-                await db.execute("PRAGMA synchronous = NORMAL")
-            await db.execute("PRAGMA busy_timeout = 10000")
+            self._conn = await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
         except (OSError, sqlite3.Error) as exc:
+            self._thread.shutdown(wait=False)
+            self._thread = None
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from exc
-        self._db = db
 
     async def aclose(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            await db.close()
-
-    def _connection(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise StoreError("the SQLite store is not open")
-        return self._db
+        if self._conn is not None and self._thread is not None:
+            conn, thread = self._conn, self._thread
+            self._conn, self._thread = None, None
+            await asyncio.get_running_loop().run_in_executor(thread, conn.close)
+            thread.shutdown(wait=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteTx]:
         async with self._lock:
-            db = self._connection()
-            if db.in_transaction:  # a transaction whose end never ran (see below): it never committed
-                await asyncio.shield(db.execute("ROLLBACK"))
-            await db.execute("BEGIN IMMEDIATE")
+            tx = _SqliteTx(self, transaction=True)
             try:
-                yield _SqliteTx(db)
+                yield tx
             except BaseException:
                 # Shielded: a cancelled caller (a client that went away) is cancelled again at every await,
-                # and an unfinished transaction would block every later one. aiosqlite runs statements in
-                # order on its thread, so the ROLLBACK still runs before the next transaction's BEGIN.
-                await asyncio.shield(db.execute("ROLLBACK"))
+                # and an unfinished transaction would block every later one. The thread runs hops in order,
+                # so the ROLLBACK still comes before the next transaction's BEGIN.
+                tx._pending = []
+                if tx.began:
+                    await asyncio.shield(tx.finish("ROLLBACK"))
                 raise
-            await asyncio.shield(db.execute("COMMIT"))
+            await asyncio.shield(tx.finish("COMMIT"))
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[_SqliteTx]:
         async with self._lock:
-            yield _SqliteTx(self._connection())
+            yield _SqliteTx(self, transaction=False)
 
     async def migration_lock(self, tx: Any) -> None:
         return None  # BEGIN IMMEDIATE already holds SQLite's write lock
