@@ -221,6 +221,12 @@ def _serve_workers(overrides: dict[str, Any], defaults: dict[str, Any], workers:
 
     settings = load_settings(overrides, defaults=defaults)  # fail here, once, with the one-line message
     check_exposure(settings)
+    if settings.store_url.strip() == "memory":
+        # Each worker would keep its own responses: a follow-up landing on another worker would not find them.
+        raise SettingsError(
+            "store_url = memory keeps stored responses inside one process, so it cannot serve --workers "
+            f"{workers}: set store_url (GATEWAY_STORE_URL) to sqlite:///PATH or postgresql://… to share them"
+        )
     _banner(
         f"gateway on {_url(settings.host, settings.port)}/v1 -> Azure OpenAI at {settings.openai_base_url} "
         f"({workers} workers)"

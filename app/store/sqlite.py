@@ -98,10 +98,10 @@ class SqliteDatabase:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level None: no implicit transactions; each write opens its own BEGIN IMMEDIATE.
         conn = sqlite3.connect(self.path or ":memory:", isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")  # first: workers starting together wait for each other
         if self.path is not None:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA busy_timeout = 10000")
         return conn
 
     async def connect(self) -> None:

@@ -6,6 +6,8 @@ of the other's responses came through the database.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,8 +15,9 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from conftest import Emulator, gateway_settings
-from support.servers import running
+from conftest import API_VERSION, AZURE_KEY, DEPLOYMENT, Emulator, gateway_settings
+from support.servers import free_port, running
+from test_cli import clean_env, post_until_up, stop
 
 from app.api.factory import create_app
 
@@ -80,3 +83,47 @@ def test_store_off_says_how_to_turn_it_on(clean_emulator: Emulator) -> None:
             error = reply.json()["error"]
             assert error["code"] == "store_disabled"
             assert "GATEWAY_STORE_URL" in error["message"] and "sqlite:///PATH" in error["message"]
+
+
+def _serve(emulator: Emulator, store_url: str, port: int, cwd: Path, *extra: str) -> subprocess.Popen[str]:
+    env = clean_env(
+        GATEWAY_OPENAI_BASE_URL=emulator.url,
+        GATEWAY_OPENAI_API_KEY=AZURE_KEY,
+        GATEWAY_OPENAI_MODEL=DEPLOYMENT,
+        GATEWAY_API_VERSION=API_VERSION,
+        GATEWAY_STORE_URL=store_url,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), *extra],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_two_gateway_processes_on_one_postgres(postgres_url: str, tmp_path: Path, clean_emulator: Emulator) -> None:
+    """Real `python -m app serve` processes: storing on one, chaining, retrieving and deleting on the other."""
+    ports = free_port(), free_port()
+    procs = [_serve(clean_emulator, postgres_url, port, tmp_path) for port in ports]
+    try:
+        bases = [f"http://127.0.0.1:{port}/v1" for port in ports]
+        up = [post_until_up(proc, f"{base}/responses", json={"model": "m", "input": "up?"}) for proc, base in
+              zip(procs, bases, strict=True)]  # fmt: skip
+        assert [reply.status_code for reply in up] == [200, 200]
+        one, two = (openai.OpenAI(base_url=base, api_key="k", max_retries=0) for base in bases)
+        first = one.responses.create(model="m", input="stored on one")
+        second = two.responses.create(model="m", input="chained on two", previous_response_id=first.id)
+        assert [m["role"] for m in clean_emulator.last_body()["messages"]] == ["user", "assistant", "user"]
+        assert one.responses.retrieve(second.id).previous_response_id == first.id
+        two.responses.delete(first.id)
+        with pytest.raises(openai.NotFoundError):
+            one.responses.retrieve(first.id)
+    finally:
+        for proc in procs:
+            code, stderr = stop(proc)
+            assert code == 0, stderr
+
+
+def test_workers_refuse_the_memory_store(tmp_path: Path, clean_emulator: Emulator) -> None:
+    proc = _serve(clean_emulator, "memory", free_port(), tmp_path, "--workers", "2")
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "store_url = memory" in stderr and "--workers 2" in stderr and "GATEWAY_STORE_URL" in stderr
