@@ -6,6 +6,7 @@ of the other's responses came through the database.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import openai
 import pytest
 from conftest import API_VERSION, AZURE_KEY, DEPLOYMENT, Emulator, gateway_settings
 from support.servers import free_port, running
+from support.stores import admin, fresh_postgres_database
 from test_cli import clean_env, post_until_up, stop
 
 from app.api.factory import create_app
@@ -127,3 +129,18 @@ def test_workers_refuse_the_memory_store(tmp_path: Path, clean_emulator: Emulato
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert "store_url = memory" in stderr and "--workers 2" in stderr and "GATEWAY_STORE_URL" in stderr
+
+
+def test_a_store_that_fails_is_a_503_and_a_failed_stream(clean_emulator: Emulator) -> None:
+    """The store's database vanishes under a running gateway (dropped with its connections)."""
+    with fresh_postgres_database("gw_store_gone") as url, gateway(clean_emulator, url) as sdk:
+        assert sdk.responses.create(model="m", input="while it lasts").status == "completed"
+        asyncio.run(admin(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        with pytest.raises(openai.InternalServerError) as info:
+            sdk.responses.create(model="m", input="now")
+        assert info.value.status_code == 503 and info.value.code == "store_unavailable"
+        events = list(sdk.responses.create(model="m", input="streamed", stream=True))
+        assert events[-1].type == "response.failed"
+        assert events[-1].response.error is not None and "store" in events[-1].response.error.message
+        # Without storing, the gateway still answers.
+        assert sdk.responses.create(model="m", input="unstored", store=False).status == "completed"

@@ -40,7 +40,8 @@ def skip_or_fail(reason: str) -> None:
     pytest.skip(f"{reason}; set GATEWAY_TEST_REQUIRE_SERVICES=1 to make this a failure")
 
 
-async def _admin(sql: str) -> None:
+async def admin(sql: str) -> None:
+    """Run one statement on the machine's Postgres as its superuser (database `test`)."""
     import asyncpg
 
     conn = await asyncpg.connect(PG_ADMIN)
@@ -56,8 +57,8 @@ def fresh_postgres_database(prefix: str = "gw_store") -> Iterator[str]:
     if not _reachable(PG_HOST, PG_PORT):
         skip_or_fail(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
     name = f"{prefix}_{secrets.token_hex(6)}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
         yield f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{name}"
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
