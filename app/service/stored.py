@@ -173,9 +173,13 @@ class StoredResponses:
             await self._lock(tenant, conversation_id, owner)
             try:
                 bodies = await self.store.all_items(tenant, conversation_id)
-            except Exception as exc:
-                raise store_failed(exc) from None
-            history = it.replay(bodies or [])
+                history = it.replay(bodies or [])
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    await self.store.unlock_conversation(tenant, conversation_id, owner)
+                if isinstance(exc, Exception):
+                    raise store_failed(exc) from None
+                raise
             translate = replace(request, input=[*history, *new_items], conversation=UNSET)
             return Plan(
                 self, tenant, translate=translate, echo=echo, new_items=new_items,

@@ -41,6 +41,10 @@ class _SqliteTx:
     def write(self, sql: str, *args: Any) -> None:
         self._pending.append((sql, args, False))
 
+    def discard(self) -> None:
+        """Forget what was queued (the transaction is being rolled back)."""
+        self._pending = []
+
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._pending.append((sql, list(rows), True))
 
@@ -50,10 +54,15 @@ class _SqliteTx:
     async def fetch(self, sql: str, *args: Any) -> list[Sequence[Any]]:
         return await self._db.run(self._then, sql, args, True)
 
-    async def finish(self, final: str | None) -> None:
-        """Send what is queued, then ``final`` (COMMIT) - if a transaction was begun at all."""
-        if self._pending or (self.began and final):
-            await self._db.run(self._then, final, (), False)
+    def finish(self, final: str) -> asyncio.Future[Any] | None:
+        """Send what is queued, then ``final`` (COMMIT or ROLLBACK) - if a transaction was begun at all.
+
+        A future, not a coroutine: shielding it costs no task, and once submitted it runs even if the
+        caller is cancelled (a queued job that asyncio cancelled would never COMMIT).
+        """
+        if not (self._pending or self.began):
+            return None
+        return self._db.submit(self._then, final, (), False)
 
     def _flush(self, conn: sqlite3.Connection) -> None:
         pending, self._pending = self._pending, []
@@ -67,12 +76,12 @@ class _SqliteTx:
             else:
                 conn.execute(sql, args)  # type: ignore[arg-type]
 
-    def _then(self, conn: sqlite3.Connection, sql: str | None, args: Sequence[Any], rows: bool) -> Any:
+    def _then(self, conn: sqlite3.Connection, sql: str, args: Sequence[Any], rows: bool) -> Any:
         self._flush(conn)
-        if sql is None:
-            return None
+        if sql in ("COMMIT", "ROLLBACK") and not conn.in_transaction:
+            return 0
         cursor = conn.execute(sql, args)
-        if sql == "COMMIT":
+        if sql in ("COMMIT", "ROLLBACK"):
             self.began = False
         return cursor.fetchall() if rows else max(cursor.rowcount, 0)
 
@@ -87,11 +96,15 @@ class SqliteDatabase:
         self._thread: ThreadPoolExecutor | None = None
         self._lock = asyncio.Lock()
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run ``fn(connection, *args)`` on the database's thread."""
         if self._conn is None or self._thread is None:
             raise StoreError("the SQLite store is not open")
         conn = self._conn
-        return await asyncio.get_running_loop().run_in_executor(self._thread, lambda: fn(conn, *args))
+        return asyncio.get_running_loop().run_in_executor(self._thread, lambda: fn(conn, *args))
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.submit(fn, *args)
 
     def _open(self) -> sqlite3.Connection:
         if self.path is not None:
@@ -130,11 +143,12 @@ class SqliteDatabase:
                 # Shielded: a cancelled caller (a client that went away) is cancelled again at every await,
                 # and an unfinished transaction would block every later one. The thread runs hops in order,
                 # so the ROLLBACK still comes before the next transaction's BEGIN.
-                tx._pending = []
-                if tx.began:
-                    await asyncio.shield(tx.finish("ROLLBACK"))
+                tx.discard()
+                if (rollback := tx.finish("ROLLBACK")) is not None:
+                    await asyncio.shield(rollback)
                 raise
-            await asyncio.shield(tx.finish("COMMIT"))
+            if (commit := tx.finish("COMMIT")) is not None:
+                await asyncio.shield(commit)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[_SqliteTx]:
