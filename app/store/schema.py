@@ -1,8 +1,8 @@
 """The store's schema, as numbered migrations applied in order at startup.
 
-A response row holds the Response JSON and a pointer to its parent (``previous_id``); its own input and
-output items are rows of ``response_items``. A chain of depth N therefore costs O(N) rows, and is read back
-with one recursive query (``SqlStore.chain``). ``previous_id`` has no foreign key on purpose: deleting a
+A response row holds the Response JSON, its own input and output items and a pointer to its parent
+(``previous_id``). A chain of depth N therefore costs O(N) rows, and is read back with one recursive query
+(``SqlStore.chain``). ``previous_id`` has no foreign key on purpose: deleting a
 response must not delete or rewrite its children, whose chain then reports the gap.
 
 Times are integer seconds (``created_at``) and milliseconds (``locked_until``) since the epoch.
@@ -16,23 +16,20 @@ from typing import Final
 # migration: add the next one.
 MIGRATIONS: Final[list[list[str]]] = [
     [
+        # A response's own input and output items live in its row, each a JSON array of [id, item] pairs:
+        # storing a response is one row (one B-tree insert, a few pages), and a chain read returns one row
+        # per turn.
         """CREATE TABLE gw_responses (
             id TEXT PRIMARY KEY,
             tenant TEXT NOT NULL,
             previous_id TEXT,
             conversation_id TEXT,
             created_at BIGINT NOT NULL,
-            body {blob} NOT NULL
+            body {blob} NOT NULL,
+            input_items {blob} NOT NULL,
+            output_items {blob} NOT NULL
         )""",
         "CREATE INDEX gw_responses_created ON gw_responses (created_at)",
-        """CREATE TABLE gw_response_items (
-            response_id TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            id TEXT NOT NULL,
-            is_output INTEGER NOT NULL,
-            body {blob} NOT NULL,
-            PRIMARY KEY (response_id, seq)
-        )""",
         """CREATE TABLE gw_conversations (
             id TEXT PRIMARY KEY,
             tenant TEXT NOT NULL,
@@ -42,6 +39,7 @@ MIGRATIONS: Final[list[list[str]]] = [
             lock_owner TEXT,
             locked_until BIGINT NOT NULL
         )""",
+        # A conversation grows by appends and loses single items, so its items are rows.
         """CREATE TABLE gw_conversation_items (
             conversation_id TEXT NOT NULL,
             seq BIGINT NOT NULL,

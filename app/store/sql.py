@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
+
 from app.store.base import (
     Chain,
     Conversation,
@@ -27,16 +29,17 @@ from app.store.driver import Database, Tx
 from app.store.schema import BLOB, MIGRATIONS, VERSION_TABLE
 
 _CHAIN = """
-WITH RECURSIVE chain(id, previous_id, depth) AS (
-    SELECT id, previous_id, 0 FROM gw_responses WHERE id = ? AND tenant = ? AND created_at > ?
+WITH RECURSIVE chain(id, previous_id, depth, input_items, output_items) AS (
+    SELECT id, previous_id, 0, input_items, output_items FROM gw_responses
+    WHERE id = ? AND tenant = ? AND created_at > ?
     UNION ALL
-    SELECT r.id, r.previous_id, c.depth + 1 FROM gw_responses r JOIN chain c ON r.id = c.previous_id
+    SELECT r.id, r.previous_id, c.depth + 1, r.input_items, r.output_items
+    FROM gw_responses r JOIN chain c ON r.id = c.previous_id
     WHERE r.tenant = ? AND r.created_at > ?
 )
-SELECT c.depth, c.previous_id, i.body FROM chain c LEFT JOIN gw_response_items i ON i.response_id = c.id
-ORDER BY c.depth DESC, i.seq
+SELECT previous_id, input_items, output_items FROM chain ORDER BY depth DESC
 """
-_INSERT_ITEM = "INSERT INTO gw_response_items (response_id, seq, id, is_output, body) VALUES (?, ?, ?, ?, ?)"
+_PAIRS = msgspec.json.Decoder(list[tuple[str, msgspec.Raw]])
 _INSERT_CONVERSATION_ITEM = "INSERT INTO gw_conversation_items (conversation_id, seq, id, body) VALUES (?, ?, ?, ?)"
 _CONVERSATION_EXISTS = "SELECT 1 FROM gw_conversations WHERE id = ? AND tenant = ?"
 
@@ -81,15 +84,11 @@ class SqlStore:
         async with self.db.transaction() as tx:
             if turn.store:
                 tx.write(
-                    "INSERT INTO gw_responses (id, tenant, previous_id, conversation_id, created_at, body) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO gw_responses (id, tenant, previous_id, conversation_id, created_at, body, "
+                    "input_items, output_items) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     turn.response_id, tenant, turn.previous_id, turn.conversation_id, turn.created_at, turn.body,
+                    _pairs(turn.input_items), _pairs(turn.output_items),
                 )  # fmt: skip
-                rows = [(turn.response_id, seq, item.id, 0, item.body) for seq, item in enumerate(turn.input_items)]
-                start = len(rows)
-                rows += [(turn.response_id, start + n, it.id, 1, it.body) for n, it in enumerate(turn.output_items)]
-                if rows:
-                    await tx.execute_many(_INSERT_ITEM, rows)
             if turn.conversation_id is not None:
                 items = [*turn.input_items, *turn.output_items]
                 await _append(tx, tenant, turn.conversation_id, items, release=turn.lock_owner)
@@ -108,8 +107,6 @@ class SqlStore:
                 "DELETE FROM gw_responses WHERE id = ? AND tenant = ? AND created_at > ?",
                 response_id, tenant, self._cutoff(),
             )  # fmt: skip
-            if deleted:
-                await tx.execute("DELETE FROM gw_response_items WHERE response_id = ?", response_id)
         return deleted > 0
 
     async def chain(self, tenant: str, response_id: str) -> Chain | None:
@@ -118,18 +115,21 @@ class SqlStore:
             rows = await tx.fetch(_CHAIN, response_id, tenant, cutoff, tenant, cutoff)
         if not rows:
             return None
+        items = [bytes(item) for row in rows for blob in (row[1], row[2]) for _, item in _PAIRS.decode(blob)]
         # The oldest response found comes first; a parent pointer on it names an ancestor that is gone.
-        return Chain([bytes(row[2]) for row in rows if row[2] is not None], rows[0][1])
+        return Chain(items, rows[0][0])
 
     async def input_items(self, tenant: str, response_id: str, page: PageQuery) -> ItemPage | None:
         async with self.db.reader() as tx:
             found = await tx.fetch(
-                "SELECT 1 FROM gw_responses WHERE id = ? AND tenant = ? AND created_at > ?",
+                "SELECT input_items FROM gw_responses WHERE id = ? AND tenant = ? AND created_at > ?",
                 response_id, tenant, self._cutoff(),
             )  # fmt: skip
-            if not found:
-                return None
-            return await _page(tx, "gw_response_items", "response_id = ? AND is_output = 0", [response_id], page)
+        if not found:
+            return None
+        return _page_of(
+            [Item(ident, bytes(item)) for ident, item in _PAIRS.decode(bytes(found[0][0]))], page
+        )
 
     # -------------------------------------------------------------------------------------- conversations
 
@@ -232,14 +232,30 @@ class SqlStore:
     async def purge(self) -> int:
         if self.retention is None:
             return 0
-        cutoff = self._cutoff()
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "DELETE FROM gw_response_items WHERE response_id IN "
-                "(SELECT id FROM gw_responses WHERE created_at <= ?)",
-                cutoff,
-            )
-            return await tx.execute("DELETE FROM gw_responses WHERE created_at <= ?", cutoff)
+            return await tx.execute("DELETE FROM gw_responses WHERE created_at <= ?", self._cutoff())
+
+
+def _pairs(items: list[Item]) -> bytes:
+    """Items as one JSON array of [id, item] pairs (the item bodies are JSON already: no re-encoding)."""
+    return b"[" + b",".join(b"[" + msgspec.json.encode(item.id) + b"," + item.body + b"]" for item in items) + b"]"
+
+
+def _page_of(items: list[Item], page: PageQuery) -> ItemPage:
+    """A page of a response's own items (at most one request's worth), cut in memory like ``_page`` in SQL."""
+    ordered = items if page.order == "asc" else items[::-1]
+    ids = [item.id for item in ordered]
+    start, end = 0, len(ordered)
+    if page.after is not None:
+        if page.after not in ids:
+            raise UnknownAfter("after", page.after)
+        start = ids.index(page.after) + 1
+    if page.before is not None:
+        if page.before not in ids:
+            raise UnknownAfter("before", page.before)
+        end = ids.index(page.before)
+    window = ordered[start:end]
+    return ItemPage(window[: page.limit], len(window) > page.limit)
 
 
 def _conversation(row: Sequence[Any]) -> Conversation:
