@@ -203,3 +203,14 @@ def test_another_keys_ids_look_unknown(keyed_gateway: str, clean_emulator: Emula
 def test_options_lists_every_method_of_the_path(http: httpx.Client, path: str, allow: str) -> None:
     """Litestar's own OPTIONS listed only one handler's method on shared paths (see app/api/allow.py)."""
     assert http.options(path).headers["allow"] == allow
+
+
+def test_replayed_reasoning_follows_reasoning_replay(client: openai.OpenAI, clean_emulator: Emulator) -> None:
+    """The session gateway runs reasoning_replay = drop: a stored reasoning item is not sent on."""
+    clean_emulator.script({"message": {"content": "Paris.", "reasoning_content": "The capital of France."}})
+    first = client.responses.create(model="m", input="Capital of France?")
+    assert [item.type for item in first.output] == ["reasoning", "message"]
+    client.responses.create(model="m", input="And Italy?", previous_response_id=first.id)
+    sent = _messages(clean_emulator)
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert sent[1]["content"] == "Paris."  # no reasoning text, no <think> block
