@@ -181,9 +181,16 @@ async def test_a_turn_appends_to_its_conversation_and_releases_the_lock(store: S
     assert await store.lock_conversation(tenant, cid, "four", ttl=60) == "locked"
 
 
-async def test_reopening_keeps_the_data_and_the_schema_version(store_url: str) -> None:
-    if store_url == "memory":
-        pytest.skip("a memory store is private to one open store by design")
+@pytest.fixture(params=["sqlite", "postgres"])
+def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The backends that outlive a process (``memory`` is private to one open store by design)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.sqlite3"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+async def test_reopening_keeps_the_data_and_the_schema_version(durable_url: str) -> None:
+    store_url = durable_url
     tenant, rid = uid("t"), uid("resp")
     first = open_store(store_url, retention=None)
     assert first is not None
