@@ -144,3 +144,24 @@ def test_a_store_that_fails_is_a_503_and_a_failed_stream(clean_emulator: Emulato
         assert events[-1].response.error is not None and "store" in events[-1].response.error.message
         # Without storing, the gateway still answers.
         assert sdk.responses.create(model="m", input="unstored", store=False).status == "completed"
+
+
+def test_workers_share_one_sqlite_file(tmp_path: Path, clean_emulator: Emulator) -> None:
+    """`serve --workers 2` on the default SQLite store: both processes migrate one file and see each other's
+    responses, so a chain works whichever worker each turn lands on."""
+    port = free_port()
+    proc = _serve(clean_emulator, f"sqlite:///{tmp_path}/shared.sqlite3", port, tmp_path, "--workers", "2")
+    try:
+        base = f"http://127.0.0.1:{port}/v1"
+        assert post_until_up(proc, f"{base}/responses", json={"model": "m", "input": "up?"}).status_code == 200
+        sdk = openai.OpenAI(base_url=base, api_key="k", max_retries=0)
+        previous = None
+        for turn in range(12):  # new connections each time: the kernel spreads them over the workers
+            with openai.OpenAI(base_url=base, api_key="k", max_retries=0) as fresh:
+                reply = fresh.responses.create(model="m", input=f"turn {turn}", previous_response_id=previous)
+            previous = reply.id
+        assert len(clean_emulator.last_body()["messages"]) == 23
+        assert sdk.responses.retrieve(previous).previous_response_id is not None
+    finally:
+        code, stderr = stop(proc)
+        assert code == 0, stderr

@@ -6,6 +6,7 @@ tests/support/stores.py for when the Postgres cases skip or fail).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -226,3 +227,39 @@ def test_placeholders_are_numbered_for_postgres() -> None:
     render: Callable[[str], str] = numbered
     assert render("a = ? AND b = ?") == "a = $1 AND b = $2"
     assert render("no params") == "no params"
+
+
+async def test_the_gateway_purges_expired_responses_in_the_background(durable_url: str, clock: Clock) -> None:
+    """StoredResponses.start opens the store and starts the purge, which runs at once and then periodically."""
+    from app.service.stored import StoredResponses
+
+    store_url = durable_url
+    opened = open_store(store_url, retention=3600)
+    assert isinstance(opened, SqlStore)
+    opened.clock = clock
+    service = StoredResponses(opened, lock_ttl=60)
+    await service.start()
+    try:
+        tenant, rid = uid("t"), uid("resp")
+        await opened.save_turn(tenant, turn(rid))
+        clock.now += 3601
+        await service.stop()  # stops the first purge loop; a restart purges at once
+        opened = open_store(store_url, retention=3600)
+        assert isinstance(opened, SqlStore)
+        opened.clock = clock
+        service = StoredResponses(opened, lock_ttl=60)
+        checker = open_store(store_url, retention=None)  # sees expired rows until they are really gone
+        assert checker is not None
+        await checker.open()
+        assert await checker.get_response(tenant, rid) is not None
+        await service.start()
+        try:
+            for _ in range(200):
+                if (found := await checker.get_response(tenant, rid)) is None:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await checker.aclose()
+        assert found is None
+    finally:
+        await service.stop()
