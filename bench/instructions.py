@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -120,7 +121,7 @@ def store_ab(n: int, warmup: int) -> int:
         leftover.unlink()
     stub = run.start("stub-ab", [sys.executable, str(run.BENCH / "stub.py"), "--port", str(stub_port)], stub_port)
     original = run.gateway_env
-    run.gateway_env = lambda stub, *a: {**original(stub, *a), "GATEWAY_STORE_URL": f"sqlite:///{store}"}  # type: ignore[misc]
+    run.gateway_env = lambda stub, *a: {**original(stub, *a), "GATEWAY_STORE_URL": os.environ.get("STORE_AB_URL", f"sqlite:///{store}")}  # type: ignore[misc]
     try:
         counts = count(ROOT, port, stub_port, scenarios, n, warmup)
     finally:

@@ -17,9 +17,11 @@ process at once); only a power cut can lose the last commits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -86,6 +88,52 @@ class _SqliteTx:
         return cursor.fetchall() if rows else max(cursor.rowcount, 0)
 
 
+class _Thread:
+    """One thread that runs jobs in order and hands each result to its asyncio future.
+
+    Leaner than ``run_in_executor`` (no executor bookkeeping, no concurrent future chained to the asyncio one),
+    which was a visible share of what storing a response cost. A job that was queued runs even when its caller
+    has been cancelled: a COMMIT or ROLLBACK is never lost between two transactions.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="gateway-sqlite", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], T]) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((job, future))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _work(self) -> None:
+        while (entry := self._jobs.get()) is not None:
+            job, future = entry
+            try:
+                result = job()
+            except BaseException as exc:  # handed to the caller, whatever it is
+                outcome: tuple[Callable[..., None], Any] = (_fail, exc)
+            else:
+                outcome = (_succeed, result)
+            # A loop already closed (the process is exiting) has nobody left to tell.
+            with contextlib.suppress(RuntimeError):
+                future.get_loop().call_soon_threadsafe(outcome[0], future, outcome[1])
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
 class SqliteDatabase:
     dialect: Literal["sqlite", "postgres"] = "sqlite"
 
@@ -93,7 +141,7 @@ class SqliteDatabase:
         """``path`` None: a private in-memory database, gone when the process ends."""
         self.path = path
         self._conn: sqlite3.Connection | None = None
-        self._thread: ThreadPoolExecutor | None = None
+        self._thread: _Thread | None = None
         self._lock = asyncio.Lock()
 
     def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
@@ -101,7 +149,7 @@ class SqliteDatabase:
         if self._conn is None or self._thread is None:
             raise StoreError("the SQLite store is not open")
         conn = self._conn
-        return asyncio.get_running_loop().run_in_executor(self._thread, lambda: fn(conn, *args))
+        return self._thread.submit(lambda: fn(conn, *args))
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.submit(fn, *args)
@@ -118,20 +166,20 @@ class SqliteDatabase:
         return conn
 
     async def connect(self) -> None:
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="gateway-sqlite")
+        thread = _Thread()
         try:
-            self._conn = await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
+            self._conn = await thread.submit(self._open)
         except (OSError, sqlite3.Error) as exc:
-            self._thread.shutdown(wait=False)
-            self._thread = None
+            thread.stop()
             raise StoreError(f"cannot open the SQLite store at {self.path}: {exc}") from exc
+        self._thread = thread
 
     async def aclose(self) -> None:
         if self._conn is not None and self._thread is not None:
             conn, thread = self._conn, self._thread
             self._conn, self._thread = None, None
-            await asyncio.get_running_loop().run_in_executor(thread, conn.close)
-            thread.shutdown(wait=True)
+            await thread.submit(conn.close)
+            thread.stop()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteTx]:
