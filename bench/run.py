@@ -37,7 +37,7 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench import inbound, payloads, sse_client  # noqa: E402
+from bench import inbound, payloads, sse_client, store_phase  # noqa: E402
 
 API_VERSION = "2024-10-21"
 MASTER_KEY = "sk-bench-master-key"
@@ -440,6 +440,15 @@ class Bench:
                 server.stop()
         self.results["scaling"] = out
 
+    python = sys.executable
+
+    def stored(self) -> None:
+        """store: true against store: false, and a 50-turn previous_response_id chain (bench/store_phase.py)."""
+        self.results["store"] = store_phase.run(
+            self, start=start, measure=measure, run_wrk=run_wrk, gateway_env=gateway_env, cpus=_cpus, out=OUT,
+            stub_port=PORTS["stub"],
+        )  # fmt: skip
+
     def stub_capacity(self) -> None:
         scenario = SCENARIOS[0]
         url = self.url("direct", self.stub, scenario)
@@ -493,6 +502,7 @@ def main() -> int:
     parser.add_argument("--memory-only", action="store_true",
                         help="only re-run the slow-deployment phase (TTFE, 1,000 open streams), gateway alone")
     parser.add_argument("--access-log", action="store_true", help="run the gateway with its per-request log line")
+    parser.add_argument("--store-only", action="store_true", help="only the stored-responses phase")
     args = parser.parse_args()
     global ACCESS_LOG
     ACCESS_LOG = "true" if args.access_log else "false"
@@ -527,9 +537,20 @@ def main() -> int:
         Path(args.output).write_text(json.dumps(bench.results, indent=1))
         print(f"wrote {args.output}")
         return 0
+    if args.store_only:
+        PORTS["stub"] = 18110  # its own stub: another bench on the machine may hold the usual port
+        with bench.running():
+            bench.stub = start("stub", [*_cpus(args.pin, "1"), sys.executable, str(BENCH / "stub.py"), "--port",
+                                        str(PORTS["stub"])], PORTS["stub"])  # fmt: skip
+            bench.servers.append(bench.stub)
+            bench.stored()
+        Path(args.output).write_text(json.dumps(bench.results, indent=1))
+        print(f"wrote {args.output}")
+        return 0
     with bench.running():
         bench.start_all()
         bench.load()
+        bench.stored()
         bench.streams()
         bench.slow_streams()
         bench.stub_capacity()

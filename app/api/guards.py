@@ -8,10 +8,12 @@ them every time, so timing reveals neither a key nor which one matched.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
@@ -19,7 +21,7 @@ from litestar.types import Guard
 from app.settings import Settings
 from app.wire.errors import GatewayError
 
-__all__ = ["api_key_guard", "key_check"]
+__all__ = ["api_key_guard", "key_check", "tenant_provider"]
 
 PROTECTED_PREFIX = "/v1/"
 
@@ -79,3 +81,23 @@ def api_key_guard(settings: Settings) -> Guard | None:
             check(connection.headers)
 
     return guard
+
+
+def tenant_provider(settings: Settings) -> Callable[..., str]:
+    """The ``tenant`` dependency: whose stored responses and conversations a request sees.
+
+    With inbound keys configured, a SHA-256 of the key the guard accepted (the store never holds a key);
+    without them everyone is the one tenant ``""``.
+    """
+    if not settings.gateway_api_keys:
+
+        def everyone() -> str:
+            return ""
+
+        return everyone
+
+    def tenant(request: Request[Any, Any, Any]) -> str:
+        presented = _presented(request.headers) or ""
+        return hashlib.sha256(presented.encode("utf-8", "surrogateescape")).hexdigest()
+
+    return tenant

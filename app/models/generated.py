@@ -506,6 +506,40 @@ class ReasoningTextContent(Struct, forbid_unknown_fields=True):
     text: str
 
 
+class ResponseDeleted(Struct):
+    id: str
+    object: Literal["response"]
+    deleted: bool
+
+
+class ConversationRef(Struct):
+    id: str
+
+
+class FunctionCallOutputResource(Struct, tag_field="type", tag="function_call_output"):
+    id: str
+    call_id: str
+    output: str | list[FunctionCallOutputContent]
+    status: Literal["in_progress", "completed", "incomplete"]
+
+
+class ConversationResource(Struct):
+    id: str
+    object: Literal["conversation"]
+    metadata: Metadata
+    created_at: int
+
+
+class ConversationDeleted(Struct):
+    id: str
+    object: Literal["conversation.deleted"]
+    deleted: bool
+
+
+class UpdateConversationBody(Struct, forbid_unknown_fields=True):
+    metadata: Metadata
+
+
 class ResponseRefusalDeltaEvent(Struct, tag_field="type", tag="response.refusal.delta"):
     sequence_number: int
     item_id: str
@@ -959,6 +993,14 @@ class NamespaceTool(Struct, tag_field="type", tag="namespace", forbid_unknown_fi
 OutputMessageContent: TypeAlias = OutputTextContent | RefusalContent
 
 
+class MessageResource(Struct, tag_field="type", tag="message"):
+    id: str
+    status: Literal["in_progress", "completed", "incomplete"]
+    role: Literal["user", "assistant", "system", "developer"]
+    content: list[InputMessageContent]
+    phase: Literal["commentary", "final_answer"] | None | UnsetType = UNSET
+
+
 class ResponseContentPartAddedEvent(Struct, tag_field="type", tag="response.content_part.added"):
     sequence_number: int
     item_id: str
@@ -1057,6 +1099,30 @@ class OutputMessage(Struct, tag_field="type", tag="message"):
     role: Literal["assistant"]
     content: list[OutputMessageContent]
     status: Literal["in_progress", "completed", "incomplete"]
+
+
+ItemResource: TypeAlias = Annotated[
+    MessageResource | FunctionToolCall | FunctionCallOutputResource | ReasoningItem,
+    Meta(
+        description="A stored item: an input item the gateway was given (with the id and status it was given or got) or\nan output item it returned. Its JSON is also a valid input item, which is how chains replay it.\n"
+    ),
+]
+
+
+class ResponseItemList(Struct):
+    object: Literal["list"]
+    data: list[ItemResource]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+
+class ConversationItemList(Struct):
+    object: Literal["list"]
+    data: list[ItemResource]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
 
 
 class ChatCompletionRequestUserMessage(Struct, tag_field="role", tag="user", forbid_unknown_fields=True):
@@ -1202,6 +1268,23 @@ class Response(Struct):
     prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
     user: str | UnsetType = UNSET
     include: list[IncludeEnum] | None | UnsetType = UNSET
+    conversation: (
+        Annotated[
+            ConversationRef,
+            Meta(description="The conversation this response belongs to (`conversation` on create), else absent."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+class CreateConversationBody(Struct, forbid_unknown_fields=True):
+    metadata: Metadata | None | UnsetType = UNSET
+    items: Annotated[list[InputItem], Meta(max_length=20)] | None | UnsetType = UNSET
+
+
+class CreateConversationItemsBody(Struct, forbid_unknown_fields=True):
+    items: Annotated[list[InputItem], Meta(max_length=20, min_length=1)]
 
 
 class ResponseCreatedEvent(Struct, tag_field="type", tag="response.created"):

@@ -2,8 +2,9 @@
 
 One call serves ``stream: false`` and ``stream: true``: the request is translated once, then either Azure's
 answer is translated back (``chat_to_response``) or Azure's chunks are fed through ``ResponseStream``, the pure
-state machine that shares ``finish`` with the JSON case. The state-dependent parts of the API (stored
-responses, ``previous_response_id``, background runs) belong here, around the translator, not inside it.
+state machine that shares ``finish`` with the JSON case. The state-dependent parts of the API live here,
+around the translator, not inside it: ``StoredResponses`` (app.service.stored) resolves the history before
+the call and stores the finished response before the client gets it; background runs are refused for now.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import anyio
 import msgspec
-from msgspec import UNSET
 
 from app.models import generated as m
 from app.service.azure import Gateway
 from app.service.events import EventSource, Release
+from app.service.stored import Plan, StoredResponses
 from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
 from app.translate.params import in_responses_terms
@@ -34,34 +36,43 @@ ResponseEvents = EventSource[m.ResponseStreamEvent]
 
 
 class ResponsesService:
-    def __init__(self, azure: Gateway) -> None:
+    def __init__(self, azure: Gateway, stored: StoredResponses) -> None:
         self.azure = azure
+        self.stored = stored
 
-    async def create(self, request: m.CreateResponse) -> m.Response | ResponseEvents:
+    async def create(self, request: m.CreateResponse, tenant: str = "") -> m.Response | ResponseEvents:
         """The finished ``Response``, or (``stream: true``) its events once Azure has accepted the call.
 
-        Raises ``GatewayError`` for anything that fails before the first event.
+        ``tenant`` scopes what is read and stored (a hash of the caller's inbound key). Raises
+        ``GatewayError`` for anything that fails before the first event.
         """
         options = self.azure.options
-        _refuse_stateful(request)
-        tools = tool_set(request, options)
-        chat_request = responses_to_chat(request, options, tools)
-        observe.note_omitted(tools.omitted)
+        _refuse_background(request)
+        plan = await self.stored.prepare(request, tenant)
         try:
-            if request.stream is True:
-                translator = ResponseStream(request, options, tools=tools)
-                return await self._with_reasoning_fallback(
-                    chat_request,
-                    lambda chat: EventSource.open(
-                        self.azure.open_stream(chat),
-                        lambda upstream, release: _events(upstream, release, translator),
-                    ),
-                )
-            chat = await self._with_reasoning_fallback(chat_request, self.azure.answer)
-        except GatewayError as exc:
-            # Azure judged the Chat request the client never saw: its error names the Responses parameters.
-            raise in_responses_terms(exc) from None
-        return chat_to_response(chat, request, options, tools)
+            tools = tool_set(plan.translate, options)
+            chat_request = responses_to_chat(plan.translate, options, tools)
+            observe.note_omitted(tools.omitted)
+            try:
+                if request.stream is True:
+                    translator = ResponseStream(plan.echo, options, tools=tools)
+                    return await self._with_reasoning_fallback(
+                        chat_request,
+                        lambda chat: EventSource.open(
+                            self.azure.open_stream(chat),
+                            lambda upstream, release: _stored_events(_events(upstream, release, translator), plan),
+                        ),
+                    )
+                chat = await self._with_reasoning_fallback(chat_request, self.azure.answer)
+            except GatewayError as exc:
+                # Azure judged the Chat request the client never saw: its error names the Responses parameters.
+                raise in_responses_terms(exc) from None
+            response = chat_to_response(chat, plan.echo, options, tools)
+        except BaseException:
+            await plan.abort()
+            raise
+        await plan.finish(response)
+        return response
 
     async def _with_reasoning_fallback(self, chat: m.CreateChatCompletionRequest, call: Any) -> Any:
         """``call(chat)``, once more with ``reasoning_effort: "none"`` if the deployment refuses tools with reasoning.
@@ -110,23 +121,49 @@ def _without_reasoning(chat: m.CreateChatCompletionRequest) -> m.CreateChatCompl
     return msgspec.structs.replace(chat, reasoning_effort="none")
 
 
-def _refuse_stateful(request: m.CreateResponse) -> None:
-    """What needs stored state, refused until the store exists: the translator sees only stateless requests."""
+def _refuse_background(request: m.CreateResponse) -> None:
+    """Background runs need a worker that outlives the request: not built yet."""
     if request.background is True:
         raise invalid_request(
             "background responses are not supported yet by this gateway.",
             param="background",
             code="unsupported_parameter",
         )
-    for name in ("previous_response_id", "conversation"):
-        value = getattr(request, name)
-        if value is not UNSET and value is not None:
-            raise invalid_request(
-                f"{name} is not supported yet: this gateway stores no responses. Send the whole conversation "
-                "in `input`.",
-                param=name,
-                code="unsupported_parameter",
-            )
+
+
+_TERMINAL = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFailedEvent)
+
+
+async def _stored_events(
+    events: AsyncGenerator[list[m.ResponseStreamEvent], None], plan: Plan
+) -> AsyncGenerator[list[m.ResponseStreamEvent], None]:
+    """The stream's events, with the finished response stored before its terminal event is sent.
+
+    A client that leaves before the end gets nothing stored (there is no finished response to keep) and the
+    conversation, if any, is released. A store failure turns the terminal event into ``response.failed``.
+    """
+    try:
+        async for batch in events:
+            final = next((event for event in batch if isinstance(event, _TERMINAL)), None)
+            if final is not None:
+                try:
+                    await plan.finish(final.response)
+                except GatewayError as exc:
+                    final.response.status = "failed"
+                    final.response.error = m.ResponseError(code="server_error", message=exc.message)
+                    batch = [
+                        m.ResponseFailedEvent(sequence_number=event.sequence_number, response=event.response)
+                        if isinstance(event, _TERMINAL)
+                        else event
+                        for event in batch
+                    ]
+            yield batch
+    finally:
+        # Shielded: when the client went away this runs in a cancelled task, whose every await would be
+        # cancelled again, leaving the conversation held until its lock expires.
+        with anyio.CancelScope(shield=True):
+            await events.aclose()
+            await plan.abort()
 
 
 async def _events(

@@ -173,6 +173,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: Annotated[Literal["debug", "info", "warning", "error"], setting("debug")] = "info"
     access_log: Annotated[bool, setting("false")] = True
     """One ``request`` line per request; off, only failed (5xx) requests are logged - for top throughput."""
+    # Stored responses and conversations (issue 15). The pattern is app.store.parse_store_url's four forms.
+    store_url: Annotated[
+        str,
+        setting(
+            "sqlite:///var/gateway.sqlite3",
+            hint="sqlite:///PATH, postgresql://USER@HOST:PORT/DB, memory or off",
+            pattern=r"^\s*(off|memory|sqlite:///.+|postgres(ql)?://.+)\s*$",
+        ),
+    ] = "sqlite:///gateway-store.sqlite3"
+    """``sqlite:///PATH`` (embedded), ``postgresql://…`` (several processes), ``memory`` or ``off``."""
+    store_retention_days: Annotated[float, setting("30", unit="days", ge=0)] = 30.0
+    """Days a stored response is kept (OpenAI's 30); 0 keeps them until deleted. Conversations never expire."""
 
     @property
     def api_version(self) -> str:
