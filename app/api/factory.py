@@ -18,7 +18,7 @@ from app.api.docs import DocsController, docs_static
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard, tenant_provider
 from app.api.health import Health, HealthController
-from app.api.inbound import InboundGuard
+from app.api.inbound import InboundGuard, body_routes
 from app.api.models import ModelsController
 from app.api.outbound import Scrubbed
 from app.api.responses import ResponsesController
@@ -107,7 +107,12 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     # the inbound limits before Litestar sees it, a client that hangs up cancels its request's work
     # (app/api/disconnect.py, and the log line says so), and every response leaves scrubbed of credentials.
     app.asgi_handler = Observed(
-        InboundGuard(CancelOnDisconnect(Scrubbed(app.asgi_handler)), settings), log_all=settings.access_log
+        InboundGuard(
+            CancelOnDisconnect(Scrubbed(app.asgi_handler)),
+            settings,
+            routes=body_routes(route.path for route in app.routes if "POST" in getattr(route, "methods", ())),
+        ),
+        log_all=settings.access_log,
     )
     return app
 
