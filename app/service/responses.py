@@ -84,7 +84,9 @@ class ResponsesService:
         with tools go straight to the second form. With ``"reject"`` the client gets a 400 saying what to
         change.
         """
-        fallback = self.azure.settings.reasoning_with_tools == "fallback"
+        # reasoning_effort "none" can only be sent where the api-version has reasoning_effort at all.
+        capable = self.azure.options.capabilities.reasoning_effort
+        fallback = self.azure.settings.reasoning_with_tools == "fallback" and capable
         if not chat.tools or chat.reasoning_effort == "none":
             return await call(chat)
         if fallback and self.azure.refuses_reasoning_with_tools:
@@ -98,7 +100,8 @@ class ResponsesService:
                 raise invalid_request(
                     f"The Azure deployment refuses function tools together with reasoning on Chat Completions "
                     f'({exc.message}) Send reasoning.effort "none", or drop the tools; or set the gateway\'s '
-                    'reasoning_with_tools = "fallback" to have it do so (and report it).',
+                    'reasoning_with_tools = "fallback" to have it do so (and report it)'
+                    + ("." if capable else ", with an api-version that has reasoning_effort."),
                     param="reasoning.effort",
                     code="unsupported_parameter",
                 ) from None

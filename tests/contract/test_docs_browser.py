@@ -1,7 +1,7 @@
 """``/docs`` in a real browser: headless Chromium (Debian's package) through Playwright.
 
-Swagger UI must render every operation of openapi.yaml from files the gateway serves itself: every request the page makes is
-recorded and must go to the gateway on 127.0.0.1 (no CDN, no fonts, no telemetry). Chromium runs with
+Swagger UI must render every operation of openapi.yaml from files the gateway serves itself: every request
+the page makes is recorded and must go to the gateway on 127.0.0.1 (no CDN, no fonts, no telemetry). Chromium runs with
 background networking, component updates and sync off, so the browser's own traffic cannot hide among the
 page's. A screenshot is saved in the test's tmp folder for a human to look at.
 """
