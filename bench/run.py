@@ -37,7 +37,7 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench import payloads, sse_client, store_phase  # noqa: E402
+from bench import inbound, payloads, sse_client, store_phase  # noqa: E402
 
 API_VERSION = "2024-10-21"
 MASTER_KEY = "sk-bench-master-key"
@@ -552,6 +552,8 @@ def main() -> int:
         bench.stub_capacity()
         bench.results["gateway_rss_after_load_mib"] = rss_mib(bench.gateway.pid)
         bench.scaling()  # the stub must still be up
+    # Issue 13: the 30 MiB hostile bodies at once, /healthz latency and RSS meanwhile (its own gateway).
+    bench.results["inbound"] = inbound.measure()
     bench.results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     Path(args.output).write_text(json.dumps(bench.results, indent=1))
     print(f"wrote {args.output}")

@@ -1,4 +1,7 @@
-"""``Allow`` on ``OPTIONS`` for paths served by several handlers (``GET`` and ``DELETE /v1/responses/{id}``).
+"""What each path allows: ``Allow`` on ``OPTIONS`` for paths served by several handlers, and which paths
+take a POST body (for the inbound guard).
+
+``Allow`` for paths served by several handlers (``GET`` and ``DELETE /v1/responses/{id}``):
 
 Litestar 2.25 makes a path's automatic ``OPTIONS`` handler when the path's first handler is registered; when
 another handler joins the path the route is rebuilt, but the ``OPTIONS`` handler is kept and still reads the
@@ -7,6 +10,9 @@ path that also serves ``GET``). ``fix_allow`` points each automatic handler at t
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
@@ -23,3 +29,13 @@ def fix_allow(app: Litestar) -> None:
             for name, cell in zip(fn.__code__.co_freevars, fn.__closure__, strict=True):
                 if name == "self" and isinstance(cell.cell_contents, HTTPRoute):
                     cell.cell_contents = route
+
+
+def post_paths(app: Litestar) -> Callable[[str], bool]:
+    """Whether a path is served by a POST route (``{param}`` segments match any one segment)."""
+    patterns = [
+        re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(route.path_format)) + "$")
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and "POST" in route.methods
+    ]
+    return lambda path: any(pattern.match(path) for pattern in patterns)

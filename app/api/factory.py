@@ -10,13 +10,16 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import __version__
-from app.api.allow import fix_allow
+from app.api.allow import fix_allow, post_paths
 from app.api.chat import ChatCompletionsController
 from app.api.conversations import ConversationsController
+from app.api.disconnect import CancelOnDisconnect
 from app.api.docs import DocsController, docs_static
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard, tenant_provider
 from app.api.health import Health, HealthController
+from app.api.inbound import InboundGuard
+from app.api.outbound import Scrubbed
 from app.api.responses import ResponsesController
 from app.service.azure import Gateway
 from app.service.chat import ChatService
@@ -90,7 +93,7 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         openapi_config=OpenAPIConfig(
             title="azure-openai-gateway", version=__version__, path="/_litestar", render_plugins=[JsonRenderPlugin()]
         ),
-        state=State({"gateway": gateway, "health": health}),
+        state=State({"gateway": gateway, "health": health, "settings": settings}),
         guards=[guard] if guard else [],
         request_max_body_size=settings.max_body_bytes,
         middleware=[PROMETHEUS.middleware],
@@ -98,8 +101,11 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     )
     fix_allow(app)
     # Outside Litestar's own stack (not `middleware=`), so every response - errors and 404s included - is
-    # observed, logged once and carries x-request-id and Server-Timing.
-    app.asgi_handler = Observed(app.asgi_handler, log_all=settings.access_log)
+    # observed, logged once and carries x-request-id and Server-Timing; inside that, every body is read under
+    # the inbound limits before Litestar sees it, a client that hangs up cancels its request's work
+    # (app/api/disconnect.py, and the log line says so), and every response leaves scrubbed of credentials.
+    inner = InboundGuard(CancelOnDisconnect(Scrubbed(app.asgi_handler)), settings, post_paths(app))
+    app.asgi_handler = Observed(inner, log_all=settings.access_log)
     return app
 
 

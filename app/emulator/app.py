@@ -16,6 +16,7 @@ gate a scripted stream waits on).
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -177,12 +178,26 @@ async def _handle_chat(
         body=recorded_body,
     )
     state.record(record)
+    watcher = asyncio.create_task(_note_cancel(request, record))
     try:
         response = await _pipeline(request, raw, deployment, config, state, request_id, record, v1=v1)
     except errors.AzureError as exc:
         response = azure_json(exc.status, exc.body, request_id, exc.headers)
+    finally:
+        watcher.cancel()
     record.status = getattr(response, "recorded_status", response.status_code)  # None for a reset
     return response
+
+
+async def _note_cancel(request: Request[Any, Any, Any], record: RecordedRequest) -> None:
+    """While the answer is being made: a client that hangs up is noted, as Azure logs a cancelled request.
+
+    The body has been read, so the next ASGI message can only be the disconnect (streams note it themselves).
+    """
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    if record.status is None:
+        record.cancelled = True
 
 
 async def _pipeline(

@@ -1253,7 +1253,7 @@ class CreateResponse(Struct, forbid_unknown_fields=True):
     tools: list[Tool] | UnsetType = UNSET
     tool_choice: ToolChoiceParam | UnsetType = UNSET
     parallel_tool_calls: bool | None | UnsetType = UNSET
-    max_output_tokens: int | None | UnsetType = UNSET
+    max_output_tokens: Annotated[int, Meta(ge=16)] | None | UnsetType = UNSET
     max_tool_calls: int | None | UnsetType = UNSET
     temperature: Annotated[float, Meta(ge=0.0, le=2.0)] | None | UnsetType = UNSET
     top_p: Annotated[float, Meta(ge=0.0, le=1.0)] | None | UnsetType = UNSET

@@ -57,6 +57,7 @@ class Gateway:
                 deployment=self.settings.openai_model,
                 endpoint=self.settings.openai_base_url,
                 auth=self.settings.auth,
+                api_version=self.settings.default_query.get("api-version"),
             )
         return reply.body
 
@@ -101,6 +102,7 @@ class Gateway:
                         deployment=settings.openai_model,
                         endpoint=settings.openai_base_url,
                         auth=settings.auth,
+                        api_version=settings.default_query.get("api-version"),
                     )
                 opened = True
                 yield upstream

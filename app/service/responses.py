@@ -20,6 +20,7 @@ from app.service.events import EventSource, Release
 from app.service.stored import Plan, StoredResponses
 from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
+from app.translate.params import in_responses_terms
 from app.translate.stream import ResponseStream, StreamProtocolError
 from app.upstream import UpstreamStream, UpstreamUnavailable
 from app.wire.errors import GatewayError, invalid_request
@@ -47,13 +48,17 @@ class ResponsesService:
         plan = await self.stored.prepare(request, tenant)
         try:
             chat_request = responses_to_chat(plan.translate, options)
-            if request.stream is True:
-                translator = ResponseStream(plan.echo, options)
-                return await EventSource.open(
-                    self.azure.open_stream(chat_request),
-                    lambda upstream, release: _stored_events(_events(upstream, release, translator), plan),
-                )
-            chat = await self.azure.answer(chat_request)
+            try:
+                if request.stream is True:
+                    translator = ResponseStream(plan.echo, options)
+                    return await EventSource.open(
+                        self.azure.open_stream(chat_request),
+                        lambda upstream, release: _stored_events(_events(upstream, release, translator), plan),
+                    )
+                chat = await self.azure.answer(chat_request)
+            except GatewayError as exc:
+                # Azure judged the Chat request the client never saw: its error names the Responses parameters.
+                raise in_responses_terms(exc) from None
             response = chat_to_response(chat, plan.echo, options)
         except BaseException:
             await plan.abort()
@@ -117,6 +122,7 @@ async def _events(
     """
     yield stream.start()
     failure: str | None = None
+    code = "upstream_error"  # for the log line; the client's response.failed says server_error, as OpenAI's do
     saw_done = False
     try:
         async for batch in upstream.event_batches():
@@ -136,11 +142,17 @@ async def _events(
                 break
     except UpstreamUnavailable as exc:
         failure = f"{exc}."
+        code = "upstream_timeout" if exc.timeout else code
     except Exception:  # a gateway bug: still end the stream the way clients understand
         log.exception("translating Azure's stream failed")
         failure = "The gateway failed while translating Azure OpenAI's stream."
+        code = "internal_error"
     if failure is None and not saw_done and not stream.finished:
         failure = "Azure OpenAI closed the stream before it finished."
     await release()
     observe.count_usage(stream.usage)
-    yield stream.fail(failure) if failure is not None else stream.complete()
+    if failure is None:
+        yield stream.complete()
+        return
+    observe.note_error(code, failure)
+    yield stream.fail(failure)

@@ -69,6 +69,8 @@ OVERHEAD_BUCKETS: Final = (
 )  # fmt: skip
 
 # The only values the `route` label takes; anything else is "other".
+CLIENT_DISCONNECTED: Final = "client_disconnected"
+"""The ``error_code`` of a request whose client hung up before the response was complete."""
 ROUTES: Final = frozenset({"/v1/responses", "/v1/chat/completions"})
 # Probes and scrapes: counted by Litestar's plugin, but not worth a log line each at info level.
 QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -383,6 +385,8 @@ def _log(record: Record) -> None:
     if record.tokens:
         fields["deployment"] = record.deployment
         fields.update({f"{kind}_tokens": value for kind, value in record.tokens.items()})
+    if record.error_code == CLIENT_DISCONNECTED and record.headers_after is None:
+        fields["status"] = 499  # nginx's "client closed request": nothing was sent (a stream keeps its 200)
     if record.error_code:
         fields["error_code"] = record.error_code
     if record.error_message:

@@ -14,7 +14,7 @@ from msgspec import UNSET
 from app.models import generated as m
 from app.translate.options import TranslationOptions
 from app.translate.params import given, needs_version, tag_of, unsupported
-from app.wire.errors import invalid_request
+from app.wire.errors import GatewayError, invalid_request
 
 ChatMessage = m.ChatCompletionRequestMessage
 UserPart = (
@@ -36,7 +36,9 @@ def _image_part(part: m.InputImageContent, param: str) -> m.ChatCompletionReques
                 "input_image by file_id is not supported: Azure Chat Completions has no Files API access. "
                 "Send image_url as a URL or a data: URL.",
             )
-        raise invalid_request("input_image requires a non-empty image_url.", param=f"{param}.image_url")
+        raise invalid_request(
+            "input_image requires a non-empty image_url.", param=f"{param}.image_url", code="invalid_value"
+        )
     detail = part.detail if part.detail is not UNSET else "auto"
     if detail == "original":
         raise unsupported(f"{param}.detail", "input_image detail 'original' has no Chat Completions equivalent.")
@@ -91,7 +93,7 @@ def _user_content(
         else:
             raise unsupported(f"{where}.type", "A refusal part is only valid in an assistant message.")
     if not parts:
-        raise invalid_request("Message content must not be an empty list.", param=param)
+        raise invalid_request("Message content must not be an empty list.", param=param, code="invalid_value")
     return parts
 
 
@@ -217,15 +219,38 @@ def _function_output(item: m.FunctionCallOutputItem, param: str) -> m.ChatComple
     return m.ChatCompletionRequestToolMessage(content=content, tool_call_id=item.call_id)
 
 
+def _no_call_for(item: m.FunctionCallOutputItem, index: int) -> GatewayError:
+    return invalid_request(
+        f"No tool call found for function call output with call_id {item.call_id}.",
+        param=f"input[{index}]",
+        code="invalid_value",
+    )
+
+
+def _unanswered(open_calls: dict[str, int]) -> GatewayError:
+    call_id, index = next(iter(open_calls.items()))
+    return invalid_request(
+        f"No tool output found for function call {call_id}.", param=f"input[{index}]", code="invalid_value"
+    )
+
+
 def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> list[ChatMessage]:
     conversation = _Conversation(options)
     items = request.input
     if isinstance(items, str):
         conversation.add(m.ChatCompletionRequestUserMessage(content=items))
     elif isinstance(items, list):
+        # Chat's rule, checked in the client's terms: every function_call_output answers a function_call of the
+        # assistant turn just before it, and every call is answered (Azure would name `messages.[i].role`, a
+        # parameter a Responses client never sent). OpenAI's wording, the input item's index as `param`.
+        open_calls: dict[str, int] = {}  # call_id -> input index, for the calls of the current assistant turn
+        answering = False  # an output of this turn has been seen: a call now starts the next turn
         for index, item in enumerate(items):
             param = f"input[{index}]"
             if isinstance(item, m.InputMessage):
+                if open_calls:
+                    raise _unanswered(open_calls)  # a message ends the turn
+                answering = False
                 if item.role == "assistant":
                     conversation.add_assistant_message(item, param)
                 elif item.role == "user":
@@ -238,9 +263,18 @@ def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> lis
                     else:
                         conversation.add(m.ChatCompletionRequestSystemMessage(content=text))
             elif isinstance(item, m.FunctionCallItem):
+                if answering:
+                    if open_calls:
+                        raise _unanswered(open_calls)
+                    answering = False
+                open_calls[item.call_id] = index
                 conversation.add_function_call(item)
             elif isinstance(item, m.FunctionCallOutputItem):
-                conversation.add(_function_output(item, param))
+                message = _function_output(item, param)  # its own checks first: they name the exact field
+                if open_calls.pop(item.call_id, None) is None:
+                    raise _no_call_for(item, index)
+                answering = True
+                conversation.add(message)
             elif isinstance(item, m.ReasoningInputItem):
                 conversation.add_reasoning(item)
             else:
@@ -250,12 +284,18 @@ def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> lis
                     f"Input item type '{kind}' at input[{index}] has no Chat Completions representation; "
                     "this gateway translates messages, function_call, function_call_output and reasoning items.",
                 )
+        if open_calls:
+            raise _unanswered(open_calls)
     conversation.flush()
     messages = conversation.messages
     if request.instructions:
         messages = _with_instructions(request.instructions, messages)
     if not messages:
-        raise invalid_request("The request has no input: send `input` as text or a list of items.", param="input")
+        raise invalid_request(
+            "Missing required parameter: 'input'. Send `input` as text or a list of items.",
+            param="input",
+            code="missing_required_parameter",
+        )
     return messages
 
 

@@ -75,7 +75,9 @@ def responses_to_chat(request: m.CreateResponse, options: TranslationOptions) ->
             elif request.parallel_tool_calls is False:
                 raise needs_version("parallel_tool_calls", "parallel_tool_calls", "parallel_tool_calls", options)
     elif isinstance(choice, m.ChatCompletionNamedToolChoice):
-        raise invalid_request("tool_choice names a function but no tools were sent.", param="tool_choice")
+        raise invalid_request(
+            "tool_choice names a function but no tools were sent.", param="tool_choice", code="invalid_value"
+        )
 
     if given(request.max_output_tokens):
         parameter = options.token_limit_parameter

@@ -7,7 +7,9 @@ Rules it keeps (the Responses and Open Responses streaming contracts):
 - `response.created` and `response.in_progress` come first, with a full Response snapshot.
 - Items get `output_index` 0, 1, 2... in the order they start; reasoning (Azure's `reasoning_content`),
   the assistant message and each function call (keyed by the chunk's tool-call `index`) are separate
-  items. An item is closed (its `.done` events) as soon as the next one starts or Azure finishes.
+  items. A reasoning or message item is closed (its `.done` events) as soon as the next item starts or
+  Azure finishes; function calls stay open together until Azure finishes, since the argument deltas of
+  parallel calls may interleave (index 0, 1, 0).
 - Every item is added before its deltas and closed exactly once; `sequence_number` counts from 0.
 - The terminal event's Response is built with the same code as the JSON route (`response.finish`,
   `output_items`), reusing the streamed item ids, so it equals what the non-streaming call returns.
@@ -129,8 +131,7 @@ class ResponseStream:
     def fail(self, message: str) -> list[m.ResponseStreamEvent]:
         """Close what is open as incomplete and end with `response.failed` carrying `message`."""
         events: Events = []
-        if self._out.open is not None:
-            self._out.close(self._out.open, events, status="incomplete")
+        self._out.close_open(events, status="incomplete")
         final = self._snapshot()
         final.status = "failed"
         final.output = self._out.finals()
@@ -241,7 +242,6 @@ class ResponseStream:
         arguments = function.arguments if function is not None and isinstance(function.arguments, str) else ""
         item = self._tools.get(call.index)
         if item is None:
-            self._out.close_open(events)
             name = function.name if function is not None and isinstance(function.name, str) else ""
             call_id = call.id if isinstance(call.id, str) and call.id else new_id("call")
             item = Item("function_call", len(self._out.items), new_id("fc"), tool_index=call.index)
@@ -250,7 +250,7 @@ class ResponseStream:
             self._out.add(item, events)
         elif item.done:
             raise StreamProtocolError(
-                f"Azure OpenAI sent more of tool call {call.index} after the next tool call had started."
+                f"Azure OpenAI sent more of tool call {call.index} after other output had started."
             )
         elif function is not None and isinstance(function.name, str) and function.name and not item.name:
             item.name = function.name

@@ -25,7 +25,9 @@ def only_allowed(tools: list[m.ChatCompletionTool], allowed: list[tuple[str, str
     known = {tool.function.name for tool in tools}
     for param, name in allowed:
         if name not in known:
-            raise invalid_request(f"allowed_tools names function '{name}', which is not in tools.", param=param)
+            raise invalid_request(
+                f"allowed_tools names function '{name}', which is not in tools.", param=param, code="invalid_value"
+            )
     names = {name for _, name in allowed}
     return [tool for tool in tools if tool.function.name in names]
 
@@ -66,12 +68,16 @@ def chat_tool_choice(
         return UNSET, tools
     if isinstance(choice, str):
         if choice == "required" and not tools:
-            raise invalid_request("tool_choice 'required' needs at least one tool.", param="tool_choice")
+            raise invalid_request(
+                "tool_choice 'required' needs at least one tool.", param="tool_choice", code="invalid_value"
+            )
         return choice, tools
     if isinstance(choice, m.ToolChoiceFunction):
         if choice.name not in names:
             raise invalid_request(
-                f"tool_choice names function '{choice.name}', which is not in tools.", param="tool_choice.name"
+                f"tool_choice names function '{choice.name}', which is not in tools.",
+                param="tool_choice.name",
+                code="invalid_value",
             )
         named = m.ChatCompletionNamedToolChoice(function=m.ChatCompletionFunctionCallOption(name=choice.name))
         return named, tools

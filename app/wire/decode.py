@@ -24,18 +24,35 @@ from app.models.generated import (
     CreateResponse,
     UpdateConversationBody,
 )
-from app.wire.errors import invalid_request
+from app.wire.errors import GatewayError, invalid_request
+from app.wire.limits import lone_surrogate
 
 _CHAT = msgspec.json.Decoder(CreateChatCompletionRequest)
 _ANY = msgspec.json.Decoder()
 T = TypeVar("T")
 
 
+def _not_json(body: bytes, exc: Exception) -> GatewayError:
+    if isinstance(exc, UnicodeDecodeError):
+        # Normally caught earlier, while the body is read (app.wire.limits); this is the decoder's own word.
+        return invalid_request(
+            f"The request body is not valid UTF-8 ({exc.reason}); JSON text must be UTF-8.", code="invalid_json"
+        )
+    if "truncated" in str(exc) and (escape := lone_surrogate(body)):
+        # msgspec calls an unpaired surrogate escape "truncated input"; say what is wrong instead.
+        return invalid_request(
+            f"The request body is not valid JSON: the escape {escape} is half of a UTF-16 surrogate pair "
+            "without its other half (\\uD800-\\uDBFF must be followed by \\uDC00-\\uDFFF).",
+            code="invalid_json",
+        )
+    return invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json")
+
+
 def _builtins(body: bytes) -> Any:
     try:
         return _ANY.decode(body)
-    except msgspec.DecodeError as exc:
-        raise invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise _not_json(body, exc) from None
 
 
 def _add_missing_item_types(items: Any, *, null_is_missing: bool) -> None:
@@ -57,7 +74,7 @@ def _items_decoder(model: type[T], key: str, *, null_is_missing: bool = False) -
             return fast.decode(body)
         except msgspec.ValidationError:
             pass
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             _builtins(body)  # raises the invalid-JSON error
             raise
         payload = _builtins(body)
@@ -82,6 +99,6 @@ def decode_chat_request(body: bytes) -> CreateChatCompletionRequest:
         if not isinstance(_builtins(body), dict):
             raise invalid_request("The request body must be a JSON object.", code="invalid_type") from None
         raise
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         _builtins(body)
         raise

@@ -1,6 +1,6 @@
 """``/docs`` in a real browser: headless Chromium (Debian's package) through Playwright.
 
-Swagger UI must render both operations from files the gateway serves itself: every request the page makes is
+Swagger UI must render every operation from files the gateway serves itself: every request the page makes is
 recorded and must go to the gateway on 127.0.0.1 (no CDN, no fonts, no telemetry). Chromium runs with
 background networking, component updates and sync off, so the browser's own traffic cannot hide among the
 page's. A screenshot is saved in the test's tmp folder for a human to look at.
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_docs_page_lists_both_operations_with_no_request_off_the_machine(gateway_url: str, tmp_path: Path) -> None:
+def test_docs_page_lists_every_operation_with_no_request_off_the_machine(gateway_url: str, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     requested: list[str] = []
     failed: list[str] = []
@@ -57,8 +57,17 @@ def test_docs_page_lists_both_operations_with_no_request_off_the_machine(gateway
         finally:
             context.close()
 
-    assert [p.replace("\u200b", "") for p in paths] == ["/v1/chat/completions", "/v1/responses"]
-    assert post_ops == 2
+    assert sorted(p.replace("\u200b", "") for p in paths) == sorted(
+        [
+            "/v1/responses", "/v1/responses/{response_id}", "/v1/responses/{response_id}",
+            "/v1/responses/{response_id}/input_items",
+            "/v1/conversations", "/v1/conversations/{conversation_id}", "/v1/conversations/{conversation_id}",
+            "/v1/conversations/{conversation_id}", "/v1/conversations/{conversation_id}/items",
+            "/v1/conversations/{conversation_id}/items", "/v1/conversations/{conversation_id}/items/{item_id}",
+            "/v1/conversations/{conversation_id}/items/{item_id}", "/v1/chat/completions",
+        ]
+    )  # fmt: skip
+    assert post_ops == 5  # create response, create/update conversation, add items, chat
     assert (tmp_path / "docs.png").stat().st_size > 10_000
     assert f"{gateway_url}/docs" in requested and f"{gateway_url}/openapi.json" in requested
     local_schemes = ("data", "blob")  # inline resources: nothing leaves the page

@@ -251,15 +251,17 @@ def test_parallel_tool_calls_forwarded(client: openai.OpenAI, emulator: Emulator
 
 def test_max_output_tokens_gives_incomplete(client: openai.OpenAI, emulator: Emulator) -> None:
     response = client.responses.create(
-        model="m", input="Please repeat this long sentence back to me word for word", max_output_tokens=3
+        model="m",
+        input="Please repeat this long sentence back to me word for word, every single one of them, in order",
+        max_output_tokens=16,  # OpenAI's minimum
     )
     assert response.status == "incomplete"
     assert response.incomplete_details is not None
     assert response.incomplete_details.reason == "max_output_tokens"
-    assert response.max_output_tokens == 3
+    assert response.max_output_tokens == 16
     assert response.output[0].status == "incomplete"  # type: ignore[union-attr]
     body = emulator.last_body()
-    assert body["max_completion_tokens"] == 3  # 2024-10-21 knows it; max_tokens is refused by reasoning models
+    assert body["max_completion_tokens"] == 16  # 2024-10-21 knows it; max_tokens is refused by reasoning models
     assert "max_tokens" not in body
 
 
@@ -410,7 +412,9 @@ def test_invalid_json(http: httpx.Client, raw: bytes) -> None:
 
 @pytest.mark.parametrize("body", [[], "hi", 42, None])
 def test_body_not_an_object(http: httpx.Client, body: Any) -> None:
-    _error(http.post("/v1/responses", json=body), 400)
+    # content= rather than json=: httpx sends no body and no Content-Type at all for json=None.
+    reply = http.post("/v1/responses", content=json.dumps(body), headers={"content-type": "application/json"})
+    _error(reply, 400)
 
 
 def test_hosted_tool_refused(http: httpx.Client) -> None:
@@ -522,7 +526,8 @@ def test_azure_400_passed_on(http: httpx.Client, emulator: Emulator) -> None:
         }
     )
     error = _error(http.post("/v1/responses", json={"input": "hi"}), 400)
-    assert error["message"] == message
+    assert error["message"].endswith(message)  # Azure's words, said to be about the translated `input`
+    assert error["param"] == "input"  # the client sent no `messages` (#13)
     assert error["code"] == "string_above_max_length"
 
 

@@ -474,7 +474,7 @@ def test_token_limit_parameter_setting_overrides(stack: Stack) -> None:
 
 
 def test_max_output_tokens_reached_gives_an_incomplete_response(stack: Stack) -> None:
-    x = stack.responses(GA, {"input": "one two three four five six", "max_output_tokens": 3})
+    x = stack.responses(GA, {"input": " ".join(f"w{i}" for i in range(20)), "max_output_tokens": 16})
     assert x.body["status"] == "incomplete"
     assert x.body["incomplete_details"] == {"reason": "max_output_tokens"}
     assert x.body["completed_at"] is None

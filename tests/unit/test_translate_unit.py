@@ -365,9 +365,10 @@ def test_assistant_text_and_parallel_calls_are_one_message() -> None:
 
 
 def test_structured_function_output_text_parts() -> None:
-    # NeMo Gym vector 03 structured_function_output_text_parts.
+    # NeMo Gym vector 03 structured_function_output_text_parts (with the call it answers: Chat needs it).
     body = {
         "input": [
+            {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
             {
                 "type": "function_call_output",
                 "call_id": "call_1",
@@ -375,7 +376,7 @@ def test_structured_function_output_text_parts() -> None:
             }
         ]
     }
-    assert messages(body) == [
+    assert messages(body)[1:] == [
         {
             "role": "tool",
             "tool_call_id": "call_1",
