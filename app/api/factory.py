@@ -16,8 +16,11 @@ from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard
 from app.api.health import Health, HealthController
 from app.api.responses import ResponsesController
+from app.api.websocket import SessionFactory, UpgradeErrors, remember_upgrade_error, responses_websocket
 from app.service.azure import Gateway
 from app.service.chat import ChatService
+from app.service.compact import CompactService
+from app.service.compaction import Compaction
 from app.service.responses import ResponsesService
 from app.settings import Settings
 from app.telemetry.logs import logging_plugin
@@ -35,11 +38,20 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     gateway = Gateway(settings, client)
     health = Health(settings, client)
 
-    responses = ResponsesService(gateway)
+    compaction = Compaction(settings.compaction_key.get_secret_value() if settings.compaction_key else None)
+    responses = ResponsesService(gateway, compaction)
+    compact = CompactService(responses, compaction)
+    sessions = SessionFactory(responses, settings)
     chat = ChatService(gateway)
 
     def provide_responses() -> ResponsesService:
         return responses
+
+    def provide_compact() -> CompactService:
+        return compact
+
+    def provide_sessions() -> SessionFactory:
+        return sessions
 
     def provide_chat() -> ChatService:
         return chat
@@ -51,6 +63,7 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     app = Litestar(
         route_handlers=[
             ResponsesController,
+            responses_websocket,
             ChatCompletionsController,
             HealthController,
             MetricsController,
@@ -59,11 +72,14 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         ],
         dependencies={
             "responses": Provide(provide_responses, use_cache=True, sync_to_thread=False),
+            "compact": Provide(provide_compact, use_cache=True, sync_to_thread=False),
+            "sessions": Provide(provide_sessions, use_cache=True, sync_to_thread=False),
             "chat": Provide(provide_chat, use_cache=True, sync_to_thread=False),
             "health": Provide(provide_health, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        on_startup=[health.started],
+        after_exception=[remember_upgrade_error],
+        on_startup=[health.started, compaction.warn_if_ephemeral],
         # Not ready from the first moment of shutdown, then the pool is closed.
         on_shutdown=[health.stopping, gateway.aclose],
         # Litestar derives a schema from the handlers; tests compare it with openapi.yaml. Users get the
@@ -80,7 +96,8 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     )
     # Outside Litestar's own stack (not `middleware=`), so every response - errors and 404s included - is
     # observed, logged once and carries x-request-id and Server-Timing.
-    app.asgi_handler = Observed(app.asgi_handler, log_all=settings.access_log)
+    # UpgradeErrors: a refused WebSocket upgrade gets its status and envelope instead of a bare 403.
+    app.asgi_handler = Observed(UpgradeErrors(app.asgi_handler), log_all=settings.access_log)
     return app
 
 

@@ -175,8 +175,10 @@ class HostedItemAdditionalTools(Struct, tag_field="type", tag="additional_tools"
     pass
 
 
-class HostedItemCompaction(Struct, tag_field="type", tag="compaction"):
-    pass
+class HostedItemCompaction(Struct, tag_field="type", tag="compaction", forbid_unknown_fields=True):
+    encrypted_content: str
+    id: str | UnsetType = UNSET
+    created_by: str | UnsetType = UNSET
 
 
 class HostedItemCompactionTrigger(Struct, tag_field="type", tag="compaction_trigger"):
@@ -383,6 +385,18 @@ class ModerationParam(Struct, forbid_unknown_fields=True):
 class ContextManagementParam(Struct, forbid_unknown_fields=True):
     type: str
     compact_threshold: Annotated[int, Meta(ge=1000)] | None | UnsetType = UNSET
+
+
+class CompactionItem(Struct, tag_field="type", tag="compaction"):
+    id: str
+    encrypted_content: str
+    created_by: str | UnsetType = UNSET
+
+
+class WebSocketErrorEvent(Struct):
+    type: Literal["error"]
+    status: int
+    error: Error
 
 
 class IncompleteDetails(Struct):
@@ -876,6 +890,13 @@ InputMessageContent: TypeAlias = (
 )
 
 
+class CompactedMessage(Struct, tag_field="type", tag="message"):
+    id: str
+    status: Literal["completed"]
+    role: Literal["user"]
+    content: list[InputMessageContent]
+
+
 OutputMessageContent: TypeAlias = OutputTextContent | RefusalContent
 
 
@@ -948,6 +969,9 @@ class InputMessage(Struct, tag_field="type", tag="message", forbid_unknown_field
     id: str | UnsetType = UNSET
     status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
     phase: Literal["commentary", "final_answer"] | None | UnsetType = UNSET
+
+
+CompactedItem: TypeAlias = CompactedMessage | CompactionItem
 
 
 class OutputMessage(Struct, tag_field="type", tag="message"):
@@ -1026,6 +1050,14 @@ InputItem: TypeAlias = Annotated[
 ]
 
 
+class ResponseCompaction(Struct):
+    id: str
+    object: Literal["response.compaction"]
+    output: list[CompactedItem]
+    created_at: int
+    usage: ResponseUsage
+
+
 OutputItem: TypeAlias = OutputMessage | FunctionToolCall | ReasoningItem
 
 
@@ -1052,6 +1084,17 @@ ChatCompletionRequestMessage: TypeAlias = (
 
 
 InputParam: TypeAlias = Annotated[str | list[InputItem], Meta(description="Text, or a list of input items.")]
+
+
+class CompactResponseRequest(Struct, forbid_unknown_fields=True):
+    model: str
+    input: InputParam | None | UnsetType = UNSET
+    previous_response_id: str | None | UnsetType = UNSET
+    instructions: str | None | UnsetType = UNSET
+    prompt_cache_key: Annotated[str, Meta(max_length=64)] | None | UnsetType = UNSET
+    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
+    prompt_cache_options: PromptCacheOptionsParam | UnsetType = UNSET
+    service_tier: ServiceTier | None | UnsetType = UNSET
 
 
 class Response(Struct):

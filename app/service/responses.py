@@ -9,12 +9,14 @@ responses, ``previous_response_id``, background runs) belong here, around the tr
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 
+import msgspec
 from msgspec import UNSET
 
 from app.models import generated as m
 from app.service.azure import Gateway
+from app.service.compaction import Compaction
 from app.service.events import EventSource, Release
 from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
@@ -30,17 +32,26 @@ ResponseEvents = EventSource[m.ResponseStreamEvent]
 
 
 class ResponsesService:
-    def __init__(self, azure: Gateway) -> None:
+    def __init__(self, azure: Gateway, compaction: Compaction) -> None:
         self.azure = azure
+        self.compaction = compaction
 
-    async def create(self, request: m.CreateResponse) -> m.Response | ResponseEvents:
+    async def create(
+        self, request: m.CreateResponse, *, prior: Sequence[m.InputItem] | None = None
+    ) -> m.Response | ResponseEvents:
         """The finished ``Response``, or (``stream: true``) its events once Azure has accepted the call.
 
+        ``prior``: the items of the chain ``previous_response_id`` names, already resolved by the caller (a
+        WebSocket connection's cache); they go before ``input``, and the response still echoes the id.
         Raises ``GatewayError`` for anything that fails before the first event.
         """
         options = self.azure.options
-        _refuse_stateful(request)
-        chat_request = responses_to_chat(request, options)
+        _refuse_stateful(request, resolved=prior is not None)
+        sent = request
+        if prior is not None:
+            sent = msgspec.structs.replace(request, input=[*prior, *input_items(request)], previous_response_id=None)
+        sent = self.compaction.expand(sent)
+        chat_request = responses_to_chat(sent, options)
         if request.stream is True:
             translator = ResponseStream(request, options)
             return await EventSource.open(
@@ -51,8 +62,19 @@ class ResponsesService:
         return chat_to_response(chat, request, options)
 
 
-def _refuse_stateful(request: m.CreateResponse) -> None:
-    """What needs stored state, refused until the store exists: the translator sees only stateless requests."""
+def input_items(request: m.CreateResponse) -> list[m.InputItem]:
+    """The request's ``input`` as items (a string is one user message)."""
+    items = request.input
+    if isinstance(items, str):
+        return [m.InputMessage(role="user", content=items)]
+    return list(items) if isinstance(items, list) else []
+
+
+def _refuse_stateful(request: m.CreateResponse, *, resolved: bool = False) -> None:
+    """What needs stored state, refused until the store exists: the translator sees only stateless requests.
+
+    ``resolved``: the caller has already resolved ``previous_response_id`` (WebSocket mode's cache).
+    """
     if request.background is True:
         raise invalid_request(
             "background responses are not supported yet by this gateway.",
@@ -60,6 +82,8 @@ def _refuse_stateful(request: m.CreateResponse) -> None:
             code="unsupported_parameter",
         )
     for name in ("previous_response_id", "conversation"):
+        if resolved and name == "previous_response_id":
+            continue
         value = getattr(request, name)
         if value is not UNSET and value is not None:
             raise invalid_request(

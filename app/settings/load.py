@@ -119,6 +119,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     gateway_api_keys: tuple[Secret, ...] = ()
     """Keys clients must present on /v1/* (``Authorization: Bearer`` or ``api-key``); empty = no auth."""
     allow_unauthenticated: bool = False
+    compaction_key: Secret | None = None
+    """Seals the ``compaction`` items of POST /v1/responses/compact (the same on every replica). Unset: a
+    random key per process, logged as a warning; its items open only in that process until it stops."""
     # Operability (issue 8): Azure's URL surface and auth, probes, logs.
     api_surface: Literal["deployments", "v1"] = "deployments"
     """``deployments``: {endpoint}/openai/deployments/{d}/chat/completions; ``v1``: {endpoint}/openai/v1/..."""
@@ -144,7 +147,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every credential in these settings, as text (for scrubbing logs); empty values left out."""
-        found = [self.openai_api_key, self.client_secret, *self.gateway_api_keys]
+        found = [self.openai_api_key, self.client_secret, self.compaction_key, *self.gateway_api_keys]
         return tuple(s.get_secret_value() for s in found if isinstance(s, Secret) and s.get_secret_value())
 
 
@@ -215,6 +218,7 @@ _FIELDS: Final[dict[str, _Field]] = {
         "gateway_api_keys", "GATEWAY_GATEWAY_API_KEYS", '["key-one", "key-two"] (env: key-one,key-two)',
         expected="a list of non-empty strings",
     ),
+    "compaction_key": _Field("compaction_key", "GATEWAY_COMPACTION_KEY", "<32+ random characters>"),
     "allow_unauthenticated": _Field(
         "allow_unauthenticated", "GATEWAY_ALLOW_UNAUTHENTICATED", "true", expected="true or false"
     ),
@@ -241,7 +245,7 @@ _FIELDS: Final[dict[str, _Field]] = {
 }
 
 # Settings whose values are credentials: never echoed in an error message.
-_SECRET_FIELDS: Final = frozenset({"openai_api_key", "client_secret", "gateway_api_keys"})
+_SECRET_FIELDS: Final = frozenset({"openai_api_key", "client_secret", "gateway_api_keys", "compaction_key"})
 
 # Settings that are plain strings. Dynaconf parses every environment value as TOML, which silently turns
 # GATEWAY_API_VERSION=2024-10-21 into a date and a numeric key or deployment name into an int; for these we
@@ -249,6 +253,7 @@ _SECRET_FIELDS: Final = frozenset({"openai_api_key", "client_secret", "gateway_a
 _RAW_STRING_ENV: Final = {
     "openai_base_url": "GATEWAY_OPENAI_BASE_URL",
     "openai_api_key": "GATEWAY_OPENAI_API_KEY",
+    "compaction_key": "GATEWAY_COMPACTION_KEY",
     "openai_model": "GATEWAY_OPENAI_MODEL",
     "host": "GATEWAY_HOST",
     # TOML would read GATEWAY_REASONING_PARSER=off as text anyway, but an operator's exact word is clearer.

@@ -16,11 +16,12 @@ from typing import Any
 
 import msgspec
 
-from app.models.generated import CreateChatCompletionRequest, CreateResponse
+from app.models.generated import CompactResponseRequest, CreateChatCompletionRequest, CreateResponse
 from app.wire.errors import invalid_request
 
 _RESPONSES = msgspec.json.Decoder(CreateResponse)
 _CHAT = msgspec.json.Decoder(CreateChatCompletionRequest)
+_COMPACT = msgspec.json.Decoder(CompactResponseRequest)
 _ANY = msgspec.json.Decoder()
 
 
@@ -52,6 +53,29 @@ def decode_create_response(body: bytes) -> CreateResponse:
     if not isinstance(payload, dict):
         raise invalid_request("The request body must be a JSON object.", code="invalid_type")
     return msgspec.convert(payload, CreateResponse)
+
+
+def convert_create_response(payload: dict[str, Any]) -> CreateResponse:
+    """A ``CreateResponse`` from already-parsed JSON (a WebSocket ``response.create`` without its ``type``).
+
+    The same rules as ``decode_create_response``: missing item types added, unknown parameters refused.
+    """
+    return msgspec.convert(_add_missing_item_types(payload), CreateResponse)
+
+
+def decode_compact_request(body: bytes) -> CompactResponseRequest:
+    """The body of ``POST /v1/responses/compact`` (its input items may omit ``type``, as in create)."""
+    try:
+        return _COMPACT.decode(body)
+    except msgspec.ValidationError:
+        pass
+    except msgspec.DecodeError:
+        _builtins(body)
+        raise
+    payload = _add_missing_item_types(_builtins(body))
+    if not isinstance(payload, dict):
+        raise invalid_request("The request body must be a JSON object.", code="invalid_type")
+    return msgspec.convert(payload, CompactResponseRequest)
 
 
 def decode_chat_request(body: bytes) -> CreateChatCompletionRequest:

@@ -21,6 +21,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from support.fuzz_hooks import untyped_items_left_out
 from support.servers import running
 
 from app.api.factory import create_app
@@ -33,6 +34,9 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 schema = schemathesis.openapi.from_path(
     REPO / "openapi.yaml", config=SchemathesisConfig.from_path(REPO / "tests" / "fuzz.toml")
 )
+
+
+untyped_items_left_out(schema)
 
 
 @pytest.fixture(scope="module")

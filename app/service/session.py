@@ -1,0 +1,169 @@
+"""WebSocket mode's turns: one ``response.create`` event in, the events of one response out.
+
+A ``ResponseSession`` is one connection's state, kept in memory and dropped with the connection: its most
+recent response, as the input and output items of its whole chain, which is what a ``previous_response_id``
+naming it continues (OpenAI's connection-local cache: it works with ``store: false``). Nothing here knows
+the transport: ``app.api.websocket`` feeds it each text message and sends each event it yields as one message.
+
+Each turn goes through ``ResponsesService.create`` with ``stream: true`` - the one pipeline the HTTP route
+also calls - with the cached chain as ``prior`` items. Failures become ``error`` events (a
+``WebSocketErrorEvent``: the HTTP status and the envelope's error object) and the connection stays usable.
+As OpenAI specifies, a turn that fails after naming a ``previous_response_id`` evicts that response, so a
+retry cannot build on state that led to a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from app.models import generated as m
+from app.service.responses import ResponsesService, input_items
+from app.telemetry import observe
+from app.wire.decode import convert_create_response
+from app.wire.errors import GatewayError, from_validation_error, invalid_request
+
+log = logging.getLogger("app.service.session")
+
+SessionEvent = m.ResponseStreamEvent | m.WebSocketErrorEvent
+_JSON = msgspec.json.Decoder()
+_TERMINAL = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFailedEvent)
+# Fields of the HTTP body that mean nothing on a socket: `stream` is implicit, `background` unsupported.
+_TRANSPORT_FIELDS = ("background",)
+
+
+@dataclass(slots=True)
+class _Cached:
+    response_id: str
+    items: list[m.InputItem]
+    """The chain's input and output items, oldest first: what a continuation puts before its own input."""
+
+
+class ResponseSession:
+    """One connection's turns and its cache of the most recent response."""
+
+    __slots__ = ("_last", "_max_bytes", "_responses")
+
+    def __init__(self, responses: ResponsesService, *, max_message_bytes: int) -> None:
+        self._responses = responses
+        self._max_bytes = max_message_bytes
+        self._last: _Cached | None = None
+
+    async def turn(self, message: str | bytes) -> AsyncGenerator[list[SessionEvent], None]:
+        """The batches of events answering one client message (a failure is one ``error`` event)."""
+        referenced: str | None = None
+        try:
+            request = self._decode(message)
+            referenced = _given(request.previous_response_id)
+            prior = self._prior(referenced) if referenced is not None else None
+            source = await self._responses.create(msgspec.structs.replace(request, stream=True), prior=prior)
+        except GatewayError as error:
+            self._evict(referenced)
+            yield [error_event(error)]
+            return
+        except msgspec.ValidationError as exc:
+            self._evict(referenced)
+            yield [error_event(from_validation_error(exc))]
+            return
+        if isinstance(source, m.Response):  # cannot happen with stream: true; kept honest for the type checker
+            raise TypeError("ResponsesService.create returned a Response for stream: true")
+        final: m.Response | None = None
+        try:
+            async for batch in source:
+                for event in batch:
+                    if isinstance(event, _TERMINAL):
+                        final = event.response
+                yield list(batch)
+        finally:
+            await source.aclose()
+        if final is None or final.status == "failed":
+            self._evict(referenced)
+            return
+        self._last = _Cached(final.id, [*(prior or ()), *input_items(request), *_as_input(final.output)])
+
+    def _decode(self, message: str | bytes) -> m.CreateResponse:
+        size = len(message.encode() if isinstance(message, str) else message)
+        if size > self._max_bytes:
+            raise GatewayError(413, f"The message is too large: {size} bytes, at most {self._max_bytes}.")
+        try:
+            payload = _JSON.decode(message)
+        except msgspec.DecodeError as exc:
+            raise invalid_request(f"The message is not valid JSON: {exc}.", code="invalid_json") from None
+        if not isinstance(payload, dict):
+            raise invalid_request("A message must be a JSON object with a `type`.", code="invalid_type")
+        kind = payload.pop("type", None)
+        if kind != "response.create":
+            raise invalid_request(
+                f"Unsupported event type {kind!r}: this gateway accepts only `response.create` events.",
+                param="type",
+                code="unsupported_event_type",
+            )
+        return convert_create_response(_check_transport_fields(payload))
+
+    def _prior(self, previous_response_id: str) -> list[m.InputItem]:
+        cached = self._last
+        if cached is None or cached.response_id != previous_response_id:
+            raise GatewayError(
+                400,
+                f"Previous response with id '{previous_response_id}' not found. Over WebSocket with "
+                "`store: false`, only this connection's most recent response can be continued; send the "
+                "whole conversation in `input` to start a new chain.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            )
+        return cached.items
+
+    def _evict(self, response_id: str | None) -> None:
+        if response_id is not None and self._last is not None and self._last.response_id == response_id:
+            self._last = None
+
+
+def _check_transport_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    stream = payload.pop("stream", None)
+    if stream is False:
+        raise invalid_request(
+            "`stream` is implicit in WebSocket mode: every response is streamed as events. Leave it out.",
+            param="stream",
+            code="unsupported_parameter",
+        )
+    for name in _TRANSPORT_FIELDS:
+        if payload.get(name) is True:
+            raise invalid_request(
+                f"`{name}` is not supported in WebSocket mode; use POST /v1/responses for background runs.",
+                param=name,
+                code="unsupported_parameter",
+            )
+    return payload
+
+
+def error_event(error: GatewayError) -> m.WebSocketErrorEvent:
+    """A ``GatewayError`` as WebSocket mode's ``error`` event; noted in the turn's log line."""
+    observe.note_error(error.code or error.type, error.message)
+    if (record := observe.current()) is not None:
+        record.status = error.status
+    envelope = error.envelope().error
+    if envelope.code is None:  # WebSocket clients read `error.code`: never leave it empty
+        envelope = msgspec.structs.replace(envelope, code=error.type)
+    return m.WebSocketErrorEvent(type="error", status=error.status, error=envelope)
+
+
+def _given(value: str | msgspec.UnsetType | None) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+_OUTPUT_AS_INPUT = msgspec.json.Decoder(list[m.InputItem])
+_ENCODER = msgspec.json.Encoder()
+
+
+def _as_input(output: list[m.OutputItem]) -> list[m.InputItem]:
+    """A response's output items as the input items that replay them (the same JSON, read as input)."""
+    if not output:
+        return []
+    return _OUTPUT_AS_INPUT.decode(_ENCODER.encode(output))
+
+
+__all__ = ["ResponseSession", "SessionEvent", "error_event"]
