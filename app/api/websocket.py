@@ -150,7 +150,8 @@ class UpgradeErrors:
 
 
 async def _refuse(scope: Any, send: Any, error: GatewayError) -> None:
-    with observe.unit_of_work(scope.get("path", ""), method="GET") as record:
+    request_id = observe.request_id_of(scope)
+    with observe.unit_of_work(scope.get("path", ""), method="GET", request_id=request_id) as record:
         record.status = error.status
         observe.note_error(error.code or error.type, error.message)
         if "websocket.http.response" not in (scope.get("extensions") or {}):
@@ -158,7 +159,11 @@ async def _refuse(scope: Any, send: Any, error: GatewayError) -> None:
             await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
             return
         body = error.body()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (observe.REQUEST_ID_HEADER, request_id.encode()),
+        ]
         headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
         await send({"type": "websocket.http.response.start", "status": error.status, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": body})

@@ -258,7 +258,7 @@ def envelope(
         status=status,  # type: ignore[arg-type]
         incomplete_details=None,
         model=options.deployment,
-        previous_response_id=None,
+        previous_response_id=request.previous_response_id if isinstance(request.previous_response_id, str) else None,
         instructions=request.instructions if isinstance(request.instructions, str) else None,
         output=[],
         error=None,
