@@ -6,12 +6,13 @@ events ``stream: true`` would send (validated like an SSE stream), one response 
 ``previous_response_id`` naming the connection's last response continues it with ``store: false`` (Azure
 receives the chain's items before the new input); failures are ``error`` events and the socket stays
 usable; a failed continuation evicts the response it named; the cache belongs to the connection. And what
-the gateway owes on every transport: inbound auth (a refused upgrade is its HTTP status with OpenAI's
+the gateway owes on every transport: the Agents SDK's WebSocket transport runs a tool loop, inbound auth (a refused upgrade is its HTTP status with OpenAI's
 envelope), the message size limit, metrics, and a client leaving mid-turn frees the Azure slot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -19,7 +20,10 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from agents import Agent, RunConfig, Runner, function_tool, set_tracing_disabled
+from agents.models.openai_provider import OpenAIProvider
 from conftest import Emulator, gateway_settings
+from prometheus_client.parser import text_string_to_metric_families
 from support.servers import running
 from support.sockets import error_of, receive_turn, turn, ws_url
 from support.stream_validator import validate_events
@@ -228,8 +232,6 @@ def test_refused_upgrades_have_their_status_and_the_envelope(emulator: Emulator)
 
 
 def _metric(url: str, name: str, **labels: str) -> float:
-    from prometheus_client.parser import text_string_to_metric_families
-
     total = 0.0
     for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
         for sample in family.samples:
@@ -276,3 +278,32 @@ def test_turns_and_connections_are_metered(gateway_url: str) -> None:
     while _metric(gateway_url, "gateway_websocket_connections") != 0:
         assert time.monotonic() < deadline, "the connection gauge never went back to 0"
         time.sleep(0.02)
+
+
+def test_the_agents_sdk_runs_a_tool_loop_over_websocket(gateway_url: str, emulator: Emulator) -> None:
+    """The OpenAI Agents SDK's WebSocket transport (use_responses_websocket), plain and streamed runs."""
+    set_tracing_disabled(True)
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Get the weather for a city."""
+        return f"18C and sunny in {city}"
+
+    async def run() -> tuple[str, str]:
+        provider = OpenAIProvider(api_key="test", base_url=f"{gateway_url}/v1", use_responses_websocket=True)
+        agent = Agent(name="weather", instructions="Use the tools.", tools=[get_weather], model="gpt-4o-mini")
+        config = RunConfig(model_provider=provider)
+        try:
+            plain = await Runner.run(agent, "What's the weather in Paris?", run_config=config)
+            streamed = Runner.run_streamed(agent, "What's the weather in Rome?", run_config=config)
+            async for _ in streamed.stream_events():
+                pass
+            return str(plain.final_output), str(streamed.final_output)
+        finally:
+            await provider.aclose()
+
+    before = _metric(gateway_url, "gateway_websocket_turns_total", status_code="200")
+    paris, rome = asyncio.run(run())
+    assert "18C and sunny in Paris" in paris and "18C and sunny in Rome" in rome
+    assert _metric(gateway_url, "gateway_websocket_turns_total", status_code="200") == before + 4  # all over WS
+    assert [m["role"] for m in emulator.last_body()["messages"]] == ["system", "user", "assistant", "tool"]
