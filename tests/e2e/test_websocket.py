@@ -1,12 +1,12 @@
-"""WebSocket mode on ``/v1/responses``: the openai SDK's ``responses.connect()`` and a raw client, against a
-real uvicorn gateway in front of the emulator.
+"""WebSocket mode on ``/v1/responses``: the openai SDK's ``responses.connect()``, the Agents SDK's WebSocket
+transport and a raw client, against a real uvicorn gateway in front of the emulator.
 
 What OpenAI's WebSocket mode specifies, checked from the client's side: each ``response.create`` gets the
 events ``stream: true`` would send (validated like an SSE stream), one response at a time in order; a
 ``previous_response_id`` naming the connection's last response continues it with ``store: false`` (Azure
 receives the chain's items before the new input); failures are ``error`` events and the socket stays
 usable; a failed continuation evicts the response it named; the cache belongs to the connection. And what
-the gateway owes on every transport: the Agents SDK's WebSocket transport runs a tool loop, inbound auth (a refused upgrade is its HTTP status with OpenAI's
+the gateway owes on every transport: inbound auth (a refused upgrade is its HTTP status with OpenAI's
 envelope), the message size limit, metrics, and a client leaving mid-turn frees the Azure slot.
 """
 
