@@ -20,6 +20,7 @@ from app.service.compaction import Compaction
 from app.service.events import EventSource, Release
 from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
+from app.translate.response import finish
 from app.translate.stream import ResponseStream, StreamProtocolError
 from app.upstream import UpstreamStream, UpstreamUnavailable
 from app.wire.errors import invalid_request
@@ -29,6 +30,7 @@ log = logging.getLogger("app.service.responses")
 _DONE = b"[DONE]"
 
 ResponseEvents = EventSource[m.ResponseStreamEvent]
+ResponseBatch = list[m.ResponseStreamEvent]
 
 
 class ResponsesService:
@@ -46,12 +48,7 @@ class ResponsesService:
         Raises ``GatewayError`` for anything that fails before the first event.
         """
         options = self.azure.options
-        _refuse_stateful(request, resolved=prior is not None)
-        sent = request
-        if prior is not None:
-            sent = msgspec.structs.replace(request, input=[*prior, *input_items(request)], previous_response_id=None)
-        sent = self.compaction.expand(sent)
-        chat_request = responses_to_chat(sent, options)
+        chat_request = self._translated(request, prior)
         if request.stream is True:
             translator = ResponseStream(request, options)
             return await EventSource.open(
@@ -60,6 +57,27 @@ class ResponsesService:
             )
         chat = await self.azure.answer(chat_request)
         return chat_to_response(chat, request, options)
+
+    def prepare(self, request: m.CreateResponse, *, prior: Sequence[m.InputItem] | None = None) -> ResponseBatch:
+        """WebSocket mode's ``generate: false``: no model call, a completed response with no output to chain from.
+
+        The request is checked and translated exactly as ``create`` would (so a warm-up that would fail says
+        so now); the events are those of a stream that produced nothing.
+        """
+        self._translated(request, prior)
+        events = ResponseStream(request, self.azure.options).start()
+        snapshot = events[0].response  # type: ignore[union-attr]
+        final = finish(msgspec.structs.replace(snapshot), [], None, "stop", created=snapshot.created_at)
+        return [*events, m.ResponseCompletedEvent(sequence_number=len(events), response=final)]
+
+    def _translated(
+        self, request: m.CreateResponse, prior: Sequence[m.InputItem] | None
+    ) -> m.CreateChatCompletionRequest:
+        _refuse_stateful(request, resolved=prior is not None)
+        sent = request
+        if prior is not None:
+            sent = msgspec.structs.replace(request, input=[*prior, *input_items(request)], previous_response_id=None)
+        return responses_to_chat(self.compaction.expand(sent), self.azure.options)
 
 
 def input_items(request: m.CreateResponse) -> list[m.InputItem]:

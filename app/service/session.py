@@ -9,7 +9,9 @@ Each turn goes through ``ResponsesService.create`` with ``stream: true`` - the o
 also calls - with the cached chain as ``prior`` items. Failures become ``error`` events (a
 ``WebSocketErrorEvent``: the HTTP status and the envelope's error object) and the connection stays usable.
 As OpenAI specifies, a turn that fails after naming a ``previous_response_id`` evicts that response, so a
-retry cannot build on state that led to a failure.
+retry cannot build on state that led to a failure. ``generate: false`` (OpenAI's warm-up) checks and
+translates the request without calling Azure and answers with a completed response with no output, which the
+next turn can continue (``ResponsesService.prepare``).
 """
 
 from __future__ import annotations
@@ -57,9 +59,16 @@ class ResponseSession:
         """The batches of events answering one client message (a failure is one ``error`` event)."""
         referenced: str | None = None
         try:
-            request = self._decode(message)
+            request, generate = self._decode(message)
             referenced = _given(request.previous_response_id)
             prior = self._prior(referenced) if referenced is not None else None
+            if not generate:
+                warmed = self._responses.prepare(request, prior=prior)
+                last = warmed[-1]
+                assert isinstance(last, m.ResponseCompletedEvent)
+                self._remember(last.response, request, prior)
+                yield list(warmed)
+                return
             source = await self._responses.create(msgspec.structs.replace(request, stream=True), prior=prior)
         except GatewayError as error:
             self._evict(referenced)
@@ -83,9 +92,14 @@ class ResponseSession:
         if final is None or final.status == "failed":
             self._evict(referenced)
             return
+        self._remember(final, request, prior)
+
+    def _remember(self, final: m.Response, request: m.CreateResponse, prior: list[m.InputItem] | None) -> None:
+        """``final`` is now the connection's most recent response: its chain is what a continuation gets."""
         self._last = _Cached(final.id, [*(prior or ()), *input_items(request), *_as_input(final.output)])
 
-    def _decode(self, message: str | bytes) -> m.CreateResponse:
+    def _decode(self, message: str | bytes) -> tuple[m.CreateResponse, bool]:
+        """The request, and whether to generate (``generate: false`` is WebSocket mode's warm-up)."""
         size = len(message.encode() if isinstance(message, str) else message)
         if size > self._max_bytes:
             raise GatewayError(413, f"The message is too large: {size} bytes, at most {self._max_bytes}.")
@@ -102,7 +116,10 @@ class ResponseSession:
                 param="type",
                 code="unsupported_event_type",
             )
-        return convert_create_response(_check_transport_fields(payload))
+        generate = payload.pop("generate", True)
+        if not isinstance(generate, bool):
+            raise invalid_request("`generate` must be true or false.", param="generate", code="invalid_type")
+        return convert_create_response(_check_transport_fields(payload)), generate
 
     def _prior(self, previous_response_id: str) -> list[m.InputItem]:
         cached = self._last

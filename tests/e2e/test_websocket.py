@@ -165,6 +165,23 @@ def test_turns_run_one_at_a_time_in_the_order_sent(gateway_url: str) -> None:
     assert "second" in second["output"][0]["content"][0]["text"]
 
 
+def test_generate_false_warms_up_without_calling_azure(gateway_url: str, emulator: Emulator) -> None:
+    """OpenAI's warm-up: the request is checked, nothing is generated, and the next turn continues from it."""
+    with connect(ws_url(gateway_url)) as socket:
+        warm = turn(socket, model="m", store=False, generate=False, instructions="Be brief.",
+                    input="Context: the repository is a parser.")
+        result = validate_events(warm)
+        assert [e["type"] for e in warm] == ["response.created", "response.in_progress", "response.completed"]
+        assert result.final["output"] == [] and result.final["status"] == "completed"
+        assert emulator.requests() == []
+        follow = turn(socket, model="m", store=False, previous_response_id=result.final["id"], input="Go.")
+        assert validate_events(follow).terminal == "response.completed"
+        refused = error_of(turn(socket, model="m", generate=False, input="x", tools=[{"type": "web_search"}]))
+        assert refused["param"] == "tools[0].type"  # a warm-up that could not run says so at once
+        assert error_of(turn(socket, model="m", generate="no", input="x"))["param"] == "generate"
+    assert _chat_roles(emulator.last_body()) == [("user", "Context: the repository is a parser."), ("user", "Go.")]
+
+
 @pytest.mark.parametrize(
     ("message", "status", "code", "param"),
     [
