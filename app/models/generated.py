@@ -175,7 +175,7 @@ class HostedItemAdditionalTools(Struct, tag_field="type", tag="additional_tools"
     pass
 
 
-class HostedItemCompaction(Struct, tag_field="type", tag="compaction", forbid_unknown_fields=True):
+class CompactionInputItem(Struct, tag_field="type", tag="compaction", forbid_unknown_fields=True):
     encrypted_content: str
     id: str | UnsetType = UNSET
     created_by: str | UnsetType = UNSET
@@ -1026,7 +1026,7 @@ InputItem: TypeAlias = Annotated[
     | HostedItemToolSearchCall
     | HostedItemToolSearchOutput
     | HostedItemAdditionalTools
-    | HostedItemCompaction
+    | CompactionInputItem
     | HostedItemCompactionTrigger
     | HostedItemImageGenerationCall
     | HostedItemCodeInterpreterCall

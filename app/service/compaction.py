@@ -92,11 +92,11 @@ class Compaction:
         key it no longer has).
         """
         items = request.input
-        if not isinstance(items, list) or not any(isinstance(item, m.HostedItemCompaction) for item in items):
+        if not isinstance(items, list) or not any(isinstance(item, m.CompactionInputItem) for item in items):
             return request
         expanded: list[m.InputItem] = []
         for index, item in enumerate(items):
-            if not isinstance(item, m.HostedItemCompaction):
+            if not isinstance(item, m.CompactionInputItem):
                 expanded.append(item)
                 continue
             summary = self.open(item.encrypted_content)

@@ -40,7 +40,7 @@ def test_foreign_or_garbage_tokens_are_refused(token: str) -> None:
 
 def test_expand_replaces_items_by_their_summary_and_names_the_bad_one() -> None:
     sealer = Compaction("key")
-    good = m.HostedItemCompaction(id="cmp_1", encrypted_content=sealer.seal("Code word: slate.", 1))
+    good = m.CompactionInputItem(id="cmp_1", encrypted_content=sealer.seal("Code word: slate.", 1))
     user = m.InputMessage(role="user", content="Continue.")
     expanded = sealer.expand(m.CreateResponse(input=[good, user]))
     assert isinstance(expanded.input, list)
@@ -49,7 +49,7 @@ def test_expand_replaces_items_by_their_summary_and_names_the_bad_one() -> None:
     assert first.content == f"{SUMMARY_HEADING}\nCode word: slate."
     assert expanded.input[1] is user
 
-    bad = m.HostedItemCompaction(id="cmp_2", encrypted_content=Compaction("other").seal("x", 1))
+    bad = m.CompactionInputItem(id="cmp_2", encrypted_content=Compaction("other").seal("x", 1))
     with pytest.raises(GatewayError) as refused:
         sealer.expand(m.CreateResponse(input=[user, bad]))
     assert refused.value.status == 400
