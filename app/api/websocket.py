@@ -36,6 +36,7 @@ log = logging.getLogger("app.api.websocket")
 PATH = "/v1/responses"
 _ENCODER = msgspec.json.Encoder()
 _ERROR_KEY = "gateway.upgrade_error"
+_PENDING = 4  # messages received and waiting for the turn before them
 
 
 @websocket(PATH, name="responses_websocket")
@@ -45,11 +46,14 @@ async def responses_websocket(
 ) -> None:
     await socket.accept()
     session = sessions.new()
-    inbox: asyncio.Queue[str | bytes | None] = asyncio.Queue()
+    # Bounded: a client that sends faster than turns run is slowed down by TCP, not buffered without end (each
+    # message may be up to max_body_bytes).
+    inbox: asyncio.Queue[str | bytes | None] = asyncio.Queue(maxsize=_PENDING)
     reader = asyncio.create_task(_read(socket, inbox))
     with sockets.connection():
         try:
-            while (message := await inbox.get()) is not None:
+            # The reader ends only when the client has gone: what it left queued has no one to answer.
+            while not reader.done() and (message := await inbox.get()) is not None:
                 turn = asyncio.create_task(_turn(socket, session, message, sessions.log))
                 await asyncio.wait({turn, reader}, return_when=asyncio.FIRST_COMPLETED)
                 if not turn.done():  # the client went away mid-turn: stop the Azure call, free the slot
@@ -87,7 +91,8 @@ async def _read(socket: WebSocket[Any, Any, Any], inbox: asyncio.Queue[str | byt
     except WebSocketDisconnect:
         return
     finally:
-        inbox.put_nowait(None)
+        with contextlib.suppress(asyncio.QueueFull):  # full: the route sees reader.done() before its next get
+            inbox.put_nowait(None)
 
 
 async def _turn(socket: WebSocket[Any, Any, Any], session: ResponseSession, message: str | bytes, log: bool) -> None:

@@ -165,6 +165,16 @@ def test_turns_run_one_at_a_time_in_the_order_sent(gateway_url: str) -> None:
     assert "second" in second["output"][0]["content"][0]["text"]
 
 
+def test_more_messages_than_the_pending_bound_are_all_answered_in_order(gateway_url: str) -> None:
+    """Past a few pending messages the gateway stops reading (TCP slows the client) instead of buffering."""
+    words = [f"word{i}" for i in range(8)]
+    with connect(ws_url(gateway_url)) as socket:
+        for word in words:
+            socket.send(json.dumps({"type": "response.create", "model": "m", "store": False, "input": word}))
+        finals = [validate_events(receive_turn(socket)).final for _ in words]
+    assert all(word in final["output"][0]["content"][0]["text"] for word, final in zip(words, finals, strict=True))
+
+
 def test_generate_false_warms_up_without_calling_azure(gateway_url: str, emulator: Emulator) -> None:
     """OpenAI's warm-up: the request is checked, nothing is generated, and the next turn continues from it."""
     with connect(ws_url(gateway_url)) as socket:
