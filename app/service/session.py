@@ -16,7 +16,6 @@ next turn can continue (``ResponsesService.prepare``).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,6 @@ from app.telemetry import observe
 from app.wire.decode import convert_create_response
 from app.wire.errors import GatewayError, from_validation_error, invalid_request
 
-log = logging.getLogger("app.service.session")
 
 SessionEvent = m.ResponseStreamEvent | m.WebSocketErrorEvent
 _JSON = msgspec.json.Decoder()
