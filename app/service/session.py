@@ -28,7 +28,6 @@ from app.telemetry import observe
 from app.wire.decode import convert_create_response
 from app.wire.errors import GatewayError, from_validation_error, invalid_request
 
-
 SessionEvent = m.ResponseStreamEvent | m.WebSocketErrorEvent
 _JSON = msgspec.json.Decoder()
 _TERMINAL = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFailedEvent)
