@@ -26,6 +26,7 @@ from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, WebSocketDisconnect
 
+from app.service.responses import ResponsesService
 from app.service.session import ResponseSession
 from app.settings import Settings
 from app.telemetry import observe, sockets
@@ -71,7 +72,7 @@ async def responses_websocket(
 class SessionFactory:
     """What the route needs to open a connection's session (one per app)."""
 
-    def __init__(self, responses: Any, settings: Settings) -> None:
+    def __init__(self, responses: ResponsesService, settings: Settings) -> None:
         self._responses = responses
         self._max_bytes = settings.max_body_bytes
         self.log = settings.access_log
