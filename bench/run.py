@@ -37,7 +37,7 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench import agent_loop, payloads, sse_client  # noqa: E402
+from bench import agent_loop, inbound, payloads, sse_client, store_phase  # noqa: E402
 
 API_VERSION = "2024-10-21"
 MASTER_KEY = "sk-bench-master-key"
@@ -73,6 +73,10 @@ class Scenario:
 SCENARIOS = [
     Scenario("responses_small", "/v1/responses", payloads.responses_small(), note="one short user message"),
     Scenario("responses_large", "/v1/responses", payloads.responses_large(), note="50 turns with tools, ~50 KB"),
+    Scenario(
+        "responses_codex", "/v1/responses", payloads.responses_codex(),
+        note="Codex CLI turn 2: namespace/custom/tool_search tools, web_search omitted, reasoning replayed",
+    ),
     Scenario("responses_stream", "/v1/responses", payloads.responses_small(True, 16), True, "16 chunks"),
     Scenario("responses_stream_1000", "/v1/responses", payloads.responses_small(True, 1000), True, "1,000 chunks"),
     Scenario("chat_small", "/v1/chat/completions", payloads.chat_small(), note="one short user message"),
@@ -455,6 +459,15 @@ class Bench:
                 server.stop()
         self.results["scaling"] = out
 
+    python = sys.executable
+
+    def stored(self) -> None:
+        """store: true against store: false, and a 50-turn previous_response_id chain (bench/store_phase.py)."""
+        self.results["store"] = store_phase.run(
+            self, start=start, measure=measure, run_wrk=run_wrk, gateway_env=gateway_env, cpus=_cpus, out=OUT,
+            stub_port=PORTS["stub"],
+        )  # fmt: skip
+
     def stub_capacity(self) -> None:
         scenario = SCENARIOS[0]
         url = self.url("direct", self.stub, scenario)
@@ -508,6 +521,7 @@ def main() -> int:
     parser.add_argument("--memory-only", action="store_true",
                         help="only re-run the slow-deployment phase (TTFE, 1,000 open streams), gateway alone")
     parser.add_argument("--access-log", action="store_true", help="run the gateway with its per-request log line")
+    parser.add_argument("--store-only", action="store_true", help="only the stored-responses phase")
     args = parser.parse_args()
     global ACCESS_LOG
     ACCESS_LOG = "true" if args.access_log else "false"
@@ -542,15 +556,28 @@ def main() -> int:
         Path(args.output).write_text(json.dumps(bench.results, indent=1))
         print(f"wrote {args.output}")
         return 0
+    if args.store_only:
+        PORTS["stub"] = 18110  # its own stub: another bench on the machine may hold the usual port
+        with bench.running():
+            bench.stub = start("stub", [*_cpus(args.pin, "1"), sys.executable, str(BENCH / "stub.py"), "--port",
+                                        str(PORTS["stub"])], PORTS["stub"])  # fmt: skip
+            bench.servers.append(bench.stub)
+            bench.stored()
+        Path(args.output).write_text(json.dumps(bench.results, indent=1))
+        print(f"wrote {args.output}")
+        return 0
     with bench.running():
         bench.start_all()
         bench.load()
+        bench.stored()
         bench.streams()
         bench.slow_streams()
         bench.websocket_loop()
         bench.stub_capacity()
         bench.results["gateway_rss_after_load_mib"] = rss_mib(bench.gateway.pid)
         bench.scaling()  # the stub must still be up
+    # Issue 13: the 30 MiB hostile bodies at once, /healthz latency and RSS meanwhile (its own gateway).
+    bench.results["inbound"] = inbound.measure()
     bench.results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     Path(args.output).write_text(json.dumps(bench.results, indent=1))
     print(f"wrote {args.output}")

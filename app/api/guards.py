@@ -8,9 +8,12 @@ them every time, so timing reveals neither a key nor which one matched.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
@@ -18,31 +21,31 @@ from litestar.types import Guard
 from app.settings import Settings
 from app.wire.errors import GatewayError
 
-__all__ = ["api_key_guard"]
+__all__ = ["api_key_guard", "key_check", "tenant_of", "tenant_provider"]
 
 PROTECTED_PREFIX = "/v1/"
 
 
-def _presented(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    authorization = connection.headers.get("authorization")
+def _presented(headers: Mapping[str, str]) -> str | None:
+    authorization = headers.get("authorization")
     if authorization:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-    key = connection.headers.get("api-key")
+    key = headers.get("api-key")
     return key.strip() if key and key.strip() else None
 
 
-def api_key_guard(settings: Settings) -> Guard | None:
-    """A Litestar guard for ``settings.gateway_api_keys``, or None when no keys are configured."""
+def key_check(settings: Settings) -> Callable[[Mapping[str, str]], None] | None:
+    """A check of a request's headers against ``settings.gateway_api_keys`` (raises the 401), or None when no
+    keys are configured. Run by the inbound guard before a body is read, and by the Litestar guard for every
+    other ``/v1/*`` request."""
     keys = [key.get_secret_value().encode() for key in settings.gateway_api_keys]
     if not keys:
         return None
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if not connection.scope["path"].startswith(PROTECTED_PREFIX):
-            return
-        presented = _presented(connection)
+    def check(headers: Mapping[str, str]) -> None:
+        presented = _presented(headers)
         if presented is None:
             raise GatewayError(
                 401,
@@ -64,4 +67,43 @@ def api_key_guard(settings: Settings) -> Guard | None:
                 headers={"www-authenticate": "Bearer"},
             )
 
+    return check
+
+
+def api_key_guard(settings: Settings) -> Guard | None:
+    """A Litestar guard for ``settings.gateway_api_keys``, or None when no keys are configured."""
+    check = key_check(settings)
+    if check is None:
+        return None
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope["path"].startswith(PROTECTED_PREFIX):
+            check(connection.headers)
+
     return guard
+
+
+def tenant_of(settings: Settings) -> Callable[[Mapping[str, str]], str]:
+    """Whose stored responses and conversations a request (or a WebSocket connection) sees, from its headers.
+
+    With inbound keys configured, a SHA-256 of the key the guard accepted (the store never holds a key);
+    without them everyone is the one tenant ``""``.
+    """
+    if not settings.gateway_api_keys:
+        return lambda _headers: ""
+
+    def tenant(headers: Mapping[str, str]) -> str:
+        presented = _presented(headers) or ""
+        return hashlib.sha256(presented.encode("utf-8", "surrogateescape")).hexdigest()
+
+    return tenant
+
+
+def tenant_provider(settings: Settings) -> Callable[..., str]:
+    """The ``tenant`` dependency of the HTTP routes (``tenant_of`` the request's headers)."""
+    of = tenant_of(settings)
+
+    def tenant(request: Request[Any, Any, Any]) -> str:
+        return of(request.headers)
+
+    return tenant

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -26,6 +27,7 @@ from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, WebSocketDisconnect
 
+from app.api.guards import tenant_of
 from app.service.responses import ResponsesService
 from app.service.session import ResponseSession
 from app.settings import Settings
@@ -46,7 +48,7 @@ async def responses_websocket(
     sessions: NamedDependency[SessionFactory],
 ) -> None:
     await socket.accept()
-    session = sessions.new()
+    session = sessions.new(socket.headers)
     # Bounded: a client that sends faster than turns run is slowed down by TCP, not buffered without end (each
     # message may be up to max_body_bytes).
     inbox: asyncio.Queue[str | bytes | None] = asyncio.Queue(maxsize=_PENDING)
@@ -75,10 +77,12 @@ class SessionFactory:
     def __init__(self, responses: ResponsesService, settings: Settings) -> None:
         self._responses = responses
         self._max_bytes = settings.max_body_bytes
+        self._tenant = tenant_of(settings)
         self.log = settings.access_log
 
-    def new(self) -> ResponseSession:
-        return ResponseSession(self._responses, max_message_bytes=self._max_bytes)
+    def new(self, headers: Mapping[str, str]) -> ResponseSession:
+        """A session for a connection: its tenant (for the store) comes from the upgrade's key, as for HTTP."""
+        return ResponseSession(self._responses, self._tenant(headers), max_message_bytes=self._max_bytes)
 
 
 async def _read(socket: WebSocket[Any, Any, Any], inbox: asyncio.Queue[str | bytes | None]) -> None:

@@ -9,12 +9,14 @@ small token limit. The report never shows a credential.
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 
+from app.cli.sockets import running_emulator
 from app.models import generated as m
 from app.service.azure import Gateway
 from app.settings import Settings
@@ -62,8 +64,18 @@ async def _call(settings: Settings) -> tuple[bool, str]:
     return True, f"OK in {elapsed:.0f} ms: model {chat.model}, finish_reason {finish}, answer {text[:80]!r}"
 
 
-def run_check(settings: Settings, out: TextIO | None = None) -> int:
-    """Print the report; 0 when Azure answered, 1 otherwise."""
+async def _checked(settings: Settings, emulator: tuple[Any, socket.socket] | None) -> tuple[bool, str]:
+    if emulator is None:
+        return await _call(settings)
+    async with running_emulator(*emulator):
+        return await _call(settings)
+
+
+def run_check(
+    settings: Settings, out: TextIO | None = None, *, emulator: tuple[Any, socket.socket] | None = None
+) -> int:
+    """Print the report; 0 when Azure answered, 1 otherwise. ``emulator``: its config and bound socket, served
+    for the duration of the call (``check --emulator``)."""
     out = out or sys.stdout
     client_url = upstream_url(settings)
     lines = [
@@ -75,6 +87,6 @@ def run_check(settings: Settings, out: TextIO | None = None) -> int:
     ]
     for name, value in lines:
         print(f"{name + ':':13}{value}", file=out)
-    ok, outcome = asyncio.run(_call(settings))
+    ok, outcome = asyncio.run(_checked(settings, emulator))
     print(f"{'upstream:':13}{outcome}", file=out, flush=True)
     return 0 if ok else 1

@@ -32,12 +32,16 @@ class Gateway:
     def __init__(self, settings: Settings, client: AzureChatClient) -> None:
         self.settings = settings
         self.client = client
+        # Learnt from Azure's first refusal (``ResponsesService._with_reasoning_fallback``): this deployment
+        # takes function tools on Chat Completions only without reasoning. Per process; a restart re-learns.
+        self.refuses_reasoning_with_tools = False
         self.options = TranslationOptions(
             deployment=settings.openai_model,
             capabilities=capabilities_for(settings.api_version),
             reasoning_replay=settings.reasoning_replay,
             reasoning_parser=settings.reasoning_parser,
             token_limit_parameter=settings.token_limit_parameter,
+            hosted_tools=settings.hosted_tools,
         )
 
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
@@ -57,6 +61,7 @@ class Gateway:
                 deployment=self.settings.openai_model,
                 endpoint=self.settings.openai_base_url,
                 auth=self.settings.auth,
+                api_version=self.settings.default_query.get("api-version"),
             )
         return reply.body
 
@@ -101,6 +106,7 @@ class Gateway:
                         deployment=settings.openai_model,
                         endpoint=settings.openai_base_url,
                         auth=settings.auth,
+                        api_version=settings.default_query.get("api-version"),
                     )
                 opened = True
                 yield upstream

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import time
 
-from msgspec import UNSET
-
 from app.models import generated as m
 from app.service.compaction import Compaction
-from app.service.responses import ResponsesService, input_items
+from app.service.items import input_list
+from app.service.responses import ResponsesService
+from app.service.stored import store_off
 from app.translate.response import new_id
 from app.wire.errors import GatewayError, invalid_request
 
@@ -47,30 +47,21 @@ class CompactService:
         self.responses = responses
         self.compaction = compaction
 
-    async def compact(self, request: m.CompactResponseRequest) -> m.ResponseCompaction:
-        conversation = m.CreateResponse(
-            input=request.input if request.input is not None else UNSET,
-            previous_response_id=request.previous_response_id,
+    async def compact(self, request: m.CompactResponseRequest, tenant: str = "") -> m.ResponseCompaction:
+        """``previous_response_id``: the stored chain it ends comes first, as in a create."""
+        kept = [*await self._history(request, tenant), *input_list(request.input)]
+        if not kept:
+            raise invalid_request("There is nothing to compact: send the conversation in `input`.", param="input")
+        summarise = m.CreateResponse(
+            input=[*kept, m.InputMessage(role="user", content=COMPACTION_PROMPT)],
             instructions=request.instructions,
             prompt_cache_key=request.prompt_cache_key,
             prompt_cache_retention=request.prompt_cache_retention,
             prompt_cache_options=request.prompt_cache_options,
             service_tier=request.service_tier,
-        )
-        kept = input_items(conversation)
-        if not kept:
-            raise invalid_request("There is nothing to compact: send the conversation in `input`.", param="input")
-        summarise = m.CreateResponse(
-            input=[*kept, m.InputMessage(role="user", content=COMPACTION_PROMPT)],
-            previous_response_id=conversation.previous_response_id,
-            instructions=conversation.instructions,
-            prompt_cache_key=conversation.prompt_cache_key,
-            prompt_cache_retention=conversation.prompt_cache_retention,
-            prompt_cache_options=conversation.prompt_cache_options,
-            service_tier=conversation.service_tier,
             store=False,
         )
-        answer = await self.responses.create(summarise)
+        answer = await self.responses.create(summarise, tenant)
         if not isinstance(answer, m.Response):  # stream is not set, so this is the finished Response
             raise TypeError("ResponsesService.create streamed a request without stream: true")
         summary = _text(answer)
@@ -91,6 +82,16 @@ class CompactService:
             created_at=created,
             usage=answer.usage or _NO_USAGE,
         )
+
+
+    async def _history(self, request: m.CompactResponseRequest, tenant: str) -> list[m.InputItem]:
+        previous = request.previous_response_id
+        if not isinstance(previous, str):
+            return []
+        history = await self.responses.stored.history(tenant, previous)
+        if history is None:
+            raise store_off("previous_response_id", "previous_response_id")
+        return history
 
 
 def _text(response: m.Response) -> str:

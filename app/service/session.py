@@ -2,7 +2,8 @@
 
 A ``ResponseSession`` is one connection's state, kept in memory and dropped with the connection: its most
 recent response, as the input and output items of its whole chain, which is what a ``previous_response_id``
-naming it continues (OpenAI's connection-local cache: it works with ``store: false``). Nothing here knows
+naming it continues (OpenAI's connection-local cache: it works with ``store: false``); an id not in the cache
+is looked up in the store, as over HTTP, and its chain becomes the cache's on success. Nothing here knows
 the transport: ``app.api.websocket`` feeds it each text message and sends each event it yields as one message.
 
 Each turn goes through ``ResponsesService.create`` with ``stream: true`` - the one pipeline the HTTP route
@@ -23,7 +24,8 @@ from typing import Any
 import msgspec
 
 from app.models import generated as m
-from app.service.responses import ResponsesService, input_items
+from app.service.items import input_list, replay
+from app.service.responses import ResponsesService
 from app.telemetry import observe
 from app.wire.decode import convert_create_response
 from app.wire.errors import GatewayError, from_validation_error, invalid_request
@@ -45,10 +47,11 @@ class _Cached:
 class ResponseSession:
     """One connection's turns and its cache of the most recent response."""
 
-    __slots__ = ("_last", "_max_bytes", "_responses")
+    __slots__ = ("_last", "_max_bytes", "_responses", "_tenant")
 
-    def __init__(self, responses: ResponsesService, *, max_message_bytes: int) -> None:
+    def __init__(self, responses: ResponsesService, tenant: str, *, max_message_bytes: int) -> None:
         self._responses = responses
+        self._tenant = tenant
         self._max_bytes = max_message_bytes
         self._last: _Cached | None = None
 
@@ -58,15 +61,16 @@ class ResponseSession:
         try:
             request, generate = self._decode(message)
             referenced = _given(request.previous_response_id)
-            prior = self._prior(referenced) if referenced is not None else None
+            prior = await self._prior(referenced) if referenced is not None else None
             if not generate:
-                warmed = self._responses.prepare(request, prior=prior)
+                warmed = await self._responses.prepare(request, self._tenant, prior=prior)
                 last = warmed[-1]
                 assert isinstance(last, m.ResponseCompletedEvent)
                 self._remember(last.response, request, prior)
                 yield list(warmed)
                 return
-            source = await self._responses.create(msgspec.structs.replace(request, stream=True), prior=prior)
+            streamed = msgspec.structs.replace(request, stream=True)
+            source = await self._responses.create(streamed, self._tenant, prior=prior)
         except GatewayError as error:
             self._evict(referenced)
             yield [error_event(error)]
@@ -93,7 +97,7 @@ class ResponseSession:
 
     def _remember(self, final: m.Response, request: m.CreateResponse, prior: list[m.InputItem] | None) -> None:
         """``final`` is now the connection's most recent response: its chain is what a continuation gets."""
-        self._last = _Cached(final.id, [*(prior or ()), *input_items(request), *_as_input(final.output)])
+        self._last = _Cached(final.id, [*(prior or ()), *input_list(request.input), *_as_input(final.output)])
 
     def _decode(self, message: str | bytes) -> tuple[m.CreateResponse, bool]:
         """The request, and whether to generate (``generate: false`` is WebSocket mode's warm-up)."""
@@ -118,18 +122,22 @@ class ResponseSession:
             raise invalid_request("`generate` must be true or false.", param="generate", code="invalid_type")
         return convert_create_response(_check_transport_fields(payload)), generate
 
-    def _prior(self, previous_response_id: str) -> list[m.InputItem]:
+    async def _prior(self, previous_response_id: str) -> list[m.InputItem]:
+        """The chain ``previous_response_id`` ends: this connection's last response, else a stored one."""
         cached = self._last
-        if cached is None or cached.response_id != previous_response_id:
+        if cached is not None and cached.response_id == previous_response_id:
+            return cached.items
+        stored = await self._responses.stored.history(self._tenant, previous_response_id)
+        if stored is None:
             raise GatewayError(
                 400,
                 f"Previous response with id '{previous_response_id}' not found. Over WebSocket with "
-                "`store: false`, only this connection's most recent response can be continued; send the "
+                "the store off, only this connection's most recent response can be continued; send the "
                 "whole conversation in `input` to start a new chain.",
                 param="previous_response_id",
                 code="previous_response_not_found",
             )
-        return cached.items
+        return stored
 
     def _evict(self, response_id: str | None) -> None:
         if response_id is not None and self._last is not None and self._last.response_id == response_id:
@@ -169,15 +177,12 @@ def _given(value: str | msgspec.UnsetType | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-_OUTPUT_AS_INPUT = msgspec.json.Decoder(list[m.InputItem])
 _ENCODER = msgspec.json.Encoder()
 
 
 def _as_input(output: list[m.OutputItem]) -> list[m.InputItem]:
     """A response's output items as the input items that replay them (the same JSON, read as input)."""
-    if not output:
-        return []
-    return _OUTPUT_AS_INPUT.decode(_ENCODER.encode(output))
+    return replay([_ENCODER.encode(item) for item in output])
 
 
 __all__ = ["ResponseSession", "SessionEvent", "error_event"]

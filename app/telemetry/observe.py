@@ -55,6 +55,7 @@ __all__ = [
     "count_usage",
     "current",
     "note_attempt",
+    "note_omitted",
     "note_retry",
     "open_stream",
     "unit_of_work",
@@ -69,6 +70,8 @@ OVERHEAD_BUCKETS: Final = (
 )  # fmt: skip
 
 # The only values the `route` label takes; anything else is "other".
+CLIENT_DISCONNECTED: Final = "client_disconnected"
+"""The ``error_code`` of a request whose client hung up before the response was complete."""
 ROUTES: Final = frozenset({"/v1/responses", "/v1/chat/completions"})
 # Probes and scrapes: counted by Litestar's plugin, but not worth a log line each at info level.
 QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -130,6 +133,8 @@ class Record:
     error_code: str | None = None
     error_message: str | None = None
     headers_after: float | None = None
+    # What the gateway left out of the client's request (e.g. "tools[9] web_search"): header and log line.
+    omitted: list[str] = field(default_factory=list)
 
 
 _CURRENT: ContextVar[Record | None] = ContextVar("gateway_record", default=None)
@@ -211,6 +216,12 @@ def note_retry(reason: str) -> None:
 def note_deployment(deployment: str) -> None:
     if (record := _CURRENT.get()) is not None:
         record.deployment = deployment
+
+
+def note_omitted(what: list[str]) -> None:
+    """Parts of the client's request the gateway did not send (``x-gateway-omitted`` and the log line)."""
+    if what and (record := _CURRENT.get()) is not None:
+        record.omitted.extend(what)
 
 
 def note_error(code: str | None, message: str) -> None:
@@ -300,6 +311,7 @@ def new_request_id() -> str:
 
 
 REQUEST_ID_HEADER: Final = b"x-request-id"
+OMITTED_HEADER: Final = b"x-gateway-omitted"
 # A client's id is echoed into headers and logs: accept only a plain token, so nothing can be injected.
 _VALID_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -351,6 +363,10 @@ class Observed:
                 timing = f"upstream;dur={record.upstream * 1000:.3f}, gateway;dur={own * 1000:.3f}"
                 headers = [(k, v) for k, v in message.get("headers") or () if k.lower() != REQUEST_ID_HEADER]
                 message["headers"] = [*headers, id_header, (b"server-timing", timing.encode())]
+                if record.omitted:
+                    # Client-chosen names are plain tokens, but the header must stay one safe line.
+                    value = ", ".join(record.omitted).encode("ascii", "replace")[:4000]
+                    message["headers"].append((OMITTED_HEADER, value.replace(b"\r", b" ").replace(b"\n", b" ")))
             await send(message)
 
         with unit:
@@ -383,6 +399,10 @@ def _log(record: Record) -> None:
     if record.tokens:
         fields["deployment"] = record.deployment
         fields.update({f"{kind}_tokens": value for kind, value in record.tokens.items()})
+    if record.error_code == CLIENT_DISCONNECTED and record.headers_after is None:
+        fields["status"] = 499  # nginx's "client closed request": nothing was sent (a stream keeps its 200)
+    if record.omitted:
+        fields["omitted"] = record.omitted
     if record.error_code:
         fields["error_code"] = record.error_code
     if record.error_message:

@@ -21,17 +21,17 @@ import msgspec
 from app.settings import Settings
 from app.telemetry import observe
 from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
-from app.upstream.errors import UpstreamUnavailable
+from app.upstream.errors import UpstreamUnavailable, unavailable_from
 from app.upstream.limiter import Limiter, LocalLimiter
 from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
-from app.upstream.sse import SSEParser
+from app.upstream.stream import StreamLimits, UpstreamStream
 from app.upstream.transport import AiohttpTransport
 from app.upstream.urls import upstream_url
 
 # httpx logs every request at INFO; with Litestar's root logging that is a formatted line per call on the hot path.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-__all__ = ["AzureChatClient", "UpstreamResponse", "UpstreamStream"]
+__all__ = ["AzureChatClient", "UpstreamResponse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,47 +41,6 @@ class UpstreamResponse:
     status: int
     headers: httpx.Headers
     body: bytes
-
-
-class UpstreamStream:
-    """Azure's reply to a ``stream: true`` request, open: status and headers now, the events as they come.
-
-    ``body`` holds the whole (JSON error) body when ``status`` is not 2xx, and is empty otherwise.
-    """
-
-    def __init__(self, response: httpx.Response, body: bytes, host: str) -> None:
-        self.status = response.status_code
-        self.headers = response.headers
-        self.body = body
-        self._response = response
-        self._host = host
-
-    async def events(self) -> AsyncIterator[bytes]:
-        """The ``data`` of each server-sent event, as bytes, in order; ``b"[DONE]"`` included.
-
-        Parsed from the raw bytes as they arrive (LF or CRLF line ends; multi-line data joined with LF; other
-        fields and comments ignored). Ends when the body ends. Raises ``UpstreamUnavailable`` if the
-        connection drops or a read times out mid-stream.
-        """
-        async for batch in self.event_batches():
-            for data in batch:
-                yield data
-
-    async def event_batches(self) -> AsyncIterator[list[bytes]]:
-        """As ``events``, but all the events one network read completed come together, in order.
-
-        So the route can answer with one write per read instead of one per event: a write is a system call,
-        and when Azure is fast a read holds dozens of chunks (a 1,000-chunk stream cost 1,000 writes).
-        """
-        parser = SSEParser()
-        try:
-            async for raw in self._response.aiter_bytes():  # content-decoded (gzip)
-                if batch := parser.feed(raw):
-                    yield batch
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise _unavailable(exc, self._host, "mid-stream") from None
-        if last := parser.close():
-            yield last
 
 
 _JSON = msgspec.json.Encoder()
@@ -94,19 +53,8 @@ def _failure_outcome(exc: Exception) -> str:
     return "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_error"
 
 
-def _unavailable(exc: Exception, host: str, when: str = "") -> UpstreamUnavailable:
-    """``when`` (e.g. "mid-stream") says at which point the failure happened, if not while connecting."""
-    if isinstance(exc, httpx.TimeoutException):
-        phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
-        where = f" {when}" if when else ""
-        return UpstreamUnavailable(f"Azure OpenAI at {host} timed out{where} ({phase} timeout)", timeout=True)
-    # str(exc) of a transport error names the socket problem, never request headers.
-    what = f"dropped the connection {when}" if when else "is unreachable"
-    return UpstreamUnavailable(f"Azure OpenAI at {host} {what}: {type(exc).__name__}: {exc}")
-
-
 def _tries() -> str:
-    return f" after {n} attempts" if (n := observe.attempts()) > 1 else ""
+    return f" (after {n} attempts)" if (n := observe.attempts()) > 1 else ""
 
 
 class AzureChatClient:
@@ -141,6 +89,7 @@ class AzureChatClient:
             headers["api-key"] = settings.openai_api_key.get_secret_value()
         self.request_timeout = settings.request_timeout
         self._stream_idle_timeout = settings.stream_idle_timeout
+        self._stream_total_timeout = settings.stream_total_timeout
         self.retry_policy = RetryPolicy(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
         self._client = httpx.AsyncClient(
             headers=headers,
@@ -220,7 +169,7 @@ class AzureChatClient:
                 timeout=True,
             ) from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            unavailable = _unavailable(exc, self._host)
+            unavailable = unavailable_from(exc, self._host)
             raise UpstreamUnavailable(f"{unavailable}{_tries()}", timeout=unavailable.timeout) from None
 
     async def post_chat(self, body: bytes) -> UpstreamResponse:
@@ -243,11 +192,15 @@ class AzureChatClient:
         Azure sees as a cancelled request). A non-2xx reply is read whole into ``body``, like ``post_chat``.
         """
         deadline = self.deadline()
-        # Between events, a stream may be silent for stream_idle_timeout (or read_timeout, if shorter).
-        default = self._client.timeout
-        idle = min(self._stream_idle_timeout, default.read or self._stream_idle_timeout)
-        timeout = httpx.Timeout(connect=default.connect, read=idle, write=default.write, pool=default.pool)
-        timeout_ext = timeout.as_dict()
+        # Between events, a stream may be silent for stream_idle_timeout, and it may last stream_total_timeout
+        # (UpstreamStream.event_batches enforces both, so the error names them); the socket keeps read_timeout,
+        # which also bounds the wait for Azure's status line.
+        limits = StreamLimits(
+            idle=self._stream_idle_timeout,
+            deadline=asyncio.get_running_loop().time() + self._stream_total_timeout,
+            total=self._stream_total_timeout,
+        )
+        timeout_ext = self._extensions["timeout"]
 
         async def open_stream() -> httpx.Response:
             # One attempt of the pre-body phase: status and headers (and a whole error body), no events yet,
@@ -276,7 +229,7 @@ class AzureChatClient:
             response = await self.attempt(open_stream, deadline)
             try:
                 error_body = response.content if response.status_code >= 300 else b""
-                yield UpstreamStream(response, error_body, self._host)
+                yield UpstreamStream(response, error_body, self._host, limits)
             finally:
                 await response.aclose()
 
@@ -308,7 +261,7 @@ class AzureChatClient:
         except UpstreamUnavailable as exc:
             return False, str(exc)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            return False, str(_unavailable(exc, self._host))
+            return False, str(unavailable_from(exc, self._host))
         status = response.status_code
         if status in (200, 400, 422, 429):
             return True, f"HTTP {status} from {self._host}"

@@ -170,3 +170,15 @@ def test_context_management_is_refused_with_the_way_to_compact(gateway_url: str)
     assert reply.status_code == 400
     error = reply.json()["error"]
     assert error["param"] == "context_management" and "/v1/responses/compact" in error["message"]
+
+
+def test_compact_continues_a_stored_chain(keyed: str, emulator: Emulator) -> None:
+    """previous_response_id on compact: the stored chain comes first, as in a create."""
+    first = _sdk(keyed).responses.create(model="m", input="The launch is on Tuesday.")
+    emulator.script({"message": {"content": SUMMARY}})
+    compacted = _sdk(keyed).responses.compact(model="m", previous_response_id=first.id, input="And notify support.")
+    texts = [entry.model_dump(mode="json", warnings=False)["content"][0]["text"] for entry in compacted.output[:-1]]
+    assert texts == ["The launch is on Tuesday.", "And notify support."]
+    sent = _chat_texts(emulator.last_body())
+    assert [role for role, _ in sent] == ["user", "assistant", "user", "user"]
+    assert sent[-1] == ("user", COMPACTION_PROMPT)

@@ -186,8 +186,8 @@ def test_generate_false_warms_up_without_calling_azure(gateway_url: str, emulato
         assert emulator.requests() == []
         follow = turn(socket, model="m", store=False, previous_response_id=result.final["id"], input="Go.")
         assert validate_events(follow).terminal == "response.completed"
-        refused = error_of(turn(socket, model="m", generate=False, input="x", tools=[{"type": "web_search"}]))
-        assert refused["param"] == "tools[0].type"  # a warm-up that could not run says so at once
+        refused = error_of(turn(socket, model="m", generate=False, input="x", truncation="auto"))
+        assert refused["param"] == "truncation"  # a warm-up that could not run says so at once
         assert error_of(turn(socket, model="m", generate="no", input="x"))["param"] == "generate"
     assert _chat_roles(emulator.last_body()) == [("user", "Context: the repository is a parser."), ("user", "Go.")]
 
@@ -203,7 +203,7 @@ def test_generate_false_warms_up_without_calling_azure(gateway_url: str, emulato
         ('{"type": "response.create", "input": "x", "background": true}', 400, "unsupported_parameter", "background"),
         ('{"type": "response.create", "input": "x", "colour": "red"}', 400, "unknown_parameter", "colour"),
         ('{"type": "response.create", "input": 5}', 400, "invalid_type", "input"),
-        ('{"type": "response.create", "input": "x", "conversation": "c"}', 400, "unsupported_parameter",
+        ('{"type": "response.create", "input": "x", "conversation": "conv_none"}', 404, "not_found_error",
          "conversation"),
     ],
 )
@@ -334,3 +334,31 @@ def test_the_agents_sdk_runs_a_tool_loop_over_websocket(gateway_url: str, emulat
     assert "18C and sunny in Paris" in paris and "18C and sunny in Rome" in rome
     assert _metric(gateway_url, "gateway_websocket_turns_total", status_code="200") == before + 4  # all over WS
     assert [m["role"] for m in emulator.last_body()["messages"]] == ["system", "user", "assistant", "tool"]
+
+
+# ------------------------------------------------------------------------------------ with the store
+
+
+def test_stored_responses_continue_across_transports(gateway_url: str, emulator: Emulator) -> None:
+    """A stored response (store true, the default) continues on any connection or over HTTP, both ways."""
+    client = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="test", max_retries=0)
+    over_http = client.responses.create(model="m", input="The word is basalt.")
+    with connect(ws_url(gateway_url)) as socket:  # a new connection: not in its cache, found in the store
+        second = validate_events(turn(socket, model="m", previous_response_id=over_http.id, input="Word?")).final
+        # ...and the chain is now the connection's: the next turn sees all of it.
+        third = validate_events(turn(socket, model="m", previous_response_id=second["id"], input="Again?")).final
+    assert [role for role, _ in _chat_roles(emulator.last_body())] == ["user", "assistant"] * 2 + ["user"]
+    # The WebSocket turn was stored: HTTP continues it, and retrieves it.
+    after = client.responses.create(model="m", previous_response_id=third["id"], input="Last one.")
+    assert after.status == "completed"
+    assert [role for role, _ in _chat_roles(emulator.last_body())] == ["user", "assistant"] * 3 + ["user"]
+    assert client.responses.retrieve(third["id"]).previous_response_id == second["id"]
+
+
+def test_store_false_turns_are_not_stored(gateway_url: str) -> None:
+    client = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="test", max_retries=0)
+    with connect(ws_url(gateway_url)) as socket:
+        unstored = validate_events(turn(socket, model="m", store=False, input="secret")).final
+    assert unstored["store"] is False
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(unstored["id"])
