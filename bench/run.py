@@ -37,14 +37,17 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench import inbound, payloads, sse_client, store_phase  # noqa: E402
+from bench import agent_loop, inbound, payloads, sse_client, store_phase  # noqa: E402
 
 API_VERSION = "2024-10-21"
 MASTER_KEY = "sk-bench-master-key"
 AZURE_KEY = "bench-azure-key"
 SLOW_DEPLOYMENT = "slow-gpt"
 SLOW_MS = 20.0
-PORTS = {"stub": 18100, "gateway": 18200, "gateway_slow": 18201, "gateway_workers": 18202, "litellm": 18300}
+PORTS = {"stub": 18100, "gateway": 18200, "gateway_slow": 18201, "gateway_workers": 18202, "gateway_agent": 18203,
+         "litellm": 18300}
+# The WebSocket phase's stub deployments (bench/stub.py): every answer a tool call; the slow one paced like slow*.
+AGENT_DEPLOYMENTS = ("agent-gpt", "slow-agent")
 
 
 # ------------------------------------------------------------------------------------------------ scenarios
@@ -417,6 +420,22 @@ class Bench:
         self.results["memory"] = memory
         gw.stop()
 
+    def websocket_loop(self) -> None:
+        """WebSocket mode vs HTTP: a 20-tool-call agent loop (bench/agent_loop.py), on an unpaced and a paced stub."""
+        a = self.args
+        out: dict[str, Any] = {}
+        for deployment in AGENT_DEPLOYMENTS:
+            gw = start(f"gateway_{deployment}", [*_cpus(a.pin, "0"), sys.executable, "-m", "app", "serve", "--port",
+                                                 str(PORTS["gateway_agent"])],
+                       PORTS["gateway_agent"], env=gateway_env(PORTS["stub"], deployment))
+            self.servers.append(gw)
+            repeats = 3 if a.quick or deployment.startswith("slow") else 7
+            out[deployment] = agent_loop.compare(gw.port, repeats=repeats)
+            print(f"websocket {deployment}: {agent_loop.describe(out[deployment])}", flush=True)
+            gw.stop()
+        out["slow_ms_per_chunk"] = SLOW_MS
+        self.results["agent_loop"] = out
+
     def scaling(self) -> None:
         """--workers 1 vs N at 64 connections on responses_small, nothing pinned (N workers need N cores)."""
         a = self.args
@@ -553,6 +572,7 @@ def main() -> int:
         bench.stored()
         bench.streams()
         bench.slow_streams()
+        bench.websocket_loop()
         bench.stub_capacity()
         bench.results["gateway_rss_after_load_mib"] = rss_mib(bench.gateway.pid)
         bench.scaling()  # the stub must still be up

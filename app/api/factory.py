@@ -18,12 +18,15 @@ from app.api.docs import DocsController, docs_static
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard, tenant_provider
 from app.api.health import Health, HealthController
-from app.api.inbound import InboundGuard
+from app.api.inbound import InboundGuard, body_routes
 from app.api.models import ModelsController
 from app.api.outbound import Scrubbed
 from app.api.responses import ResponsesController
+from app.api.websocket import SessionFactory, UpgradeErrors, remember_upgrade_error, responses_websocket
 from app.service.azure import Gateway
 from app.service.chat import ChatService
+from app.service.compact import CompactService
+from app.service.compaction import Compaction
 from app.service.conversations import ConversationsService
 from app.service.responses import ResponsesService
 from app.service.stored import StoredResponses
@@ -49,12 +52,21 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     days = settings.store_retention_days
     store = open_store(settings.store_url, retention=days * 86400 if days > 0 else None)
     stored = StoredResponses(store, lock_ttl=settings.request_timeout)
-    responses = ResponsesService(gateway, stored)
+    compaction = Compaction(settings.compaction_key.get_secret_value() if settings.compaction_key else None)
+    responses = ResponsesService(gateway, stored, compaction)
+    compact = CompactService(responses, compaction)
+    sessions = SessionFactory(responses, settings)
     conversations = ConversationsService(store)
     chat = ChatService(gateway)
 
     def provide_responses() -> ResponsesService:
         return responses
+
+    def provide_compact() -> CompactService:
+        return compact
+
+    def provide_sessions() -> SessionFactory:
+        return sessions
 
     def provide_chat() -> ChatService:
         return chat
@@ -69,6 +81,7 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     app = Litestar(
         route_handlers=[
             ResponsesController,
+            responses_websocket,
             ConversationsController,
             ChatCompletionsController,
             ModelsController,
@@ -79,14 +92,17 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         ],
         dependencies={
             "responses": Provide(provide_responses, use_cache=True, sync_to_thread=False),
+            "compact": Provide(provide_compact, use_cache=True, sync_to_thread=False),
+            "sessions": Provide(provide_sessions, use_cache=True, sync_to_thread=False),
             "chat": Provide(provide_chat, use_cache=True, sync_to_thread=False),
             "conversations": Provide(provide_conversations, use_cache=True, sync_to_thread=False),
             "tenant": Provide(tenant_provider(settings), sync_to_thread=False),
             "health": Provide(provide_health, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        after_exception=[remember_upgrade_error],
         # The store is opened (and migrated) before the gateway reports ready.
-        on_startup=[stored.start, health.started],
+        on_startup=[stored.start, health.started, compaction.warn_if_ephemeral],
         # Not ready from the first moment of shutdown, then the pool and the store are closed.
         on_shutdown=[health.stopping, gateway.aclose, stored.stop],
         # Litestar derives a schema from the handlers; tests compare it with openapi.yaml. Users get the
@@ -106,8 +122,16 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     # observed, logged once and carries x-request-id and Server-Timing; inside that, every body is read under
     # the inbound limits before Litestar sees it, a client that hangs up cancels its request's work
     # (app/api/disconnect.py, and the log line says so), and every response leaves scrubbed of credentials.
+    # UpgradeErrors: a refused WebSocket upgrade gets its status and envelope instead of a bare 403.
     app.asgi_handler = Observed(
-        InboundGuard(CancelOnDisconnect(Scrubbed(app.asgi_handler)), settings), log_all=settings.access_log
+        UpgradeErrors(
+            InboundGuard(
+                CancelOnDisconnect(Scrubbed(app.asgi_handler)),
+                settings,
+                routes=body_routes(route.path for route in app.routes if "POST" in getattr(route, "methods", ())),
+            )
+        ),
+        log_all=settings.access_log,
     )
     return app
 

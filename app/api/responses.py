@@ -1,4 +1,5 @@
-"""``/v1/responses``: create (JSON or SSE), and the stored-response routes: retrieve, delete, input_items.
+"""``/v1/responses``: create (JSON or SSE), compact, and the stored-response routes: retrieve, delete,
+input_items. WebSocket mode on the same path is ``app.api.websocket``.
 
 Each handler decodes, calls the service and frames the result; the store is the service's business.
 ``include`` is read as ``include`` and as ``include[]`` (what the openai SDK sends).
@@ -15,9 +16,10 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from app.api.dto import wire_dto
 from app.api.sse import responses_sse
 from app.models import generated as m
+from app.service.compact import CompactService
 from app.service.responses import ResponsesService
 from app.service.stored import page_query
-from app.wire.decode import decode_create_response
+from app.wire.decode import decode_compact_request, decode_create_response
 
 Include = list[str] | None
 IncludeBrackets = Annotated[list[str] | None, QueryParameter(name="include[]")]
@@ -50,6 +52,19 @@ class ResponsesController(Controller):
         if isinstance(result, m.Response):
             return result
         return responses_sse(result)  # type: ignore[return-value]
+
+    @post(
+        "/compact",
+        operation_id="compactResponse",
+        summary="Compact a conversation into a sealed summary (made by the configured deployment).",
+        dto=wire_dto(m.CompactResponseRequest, decode_compact_request),
+        return_dto=None,
+        status_code=200,
+    )
+    async def compact_response(
+        self, data: JSONBody[m.CompactResponseRequest], compact: NamedDependency[CompactService], tenant: Tenant
+    ) -> m.ResponseCompaction:
+        return await compact.compact(data, tenant)
 
     @get("/{response_id:str}", operation_id="getResponse", summary="Retrieve a stored response.")
     async def get_response(

@@ -211,8 +211,10 @@ class HostedItemWebSearchCall(Struct, tag_field="type", tag="web_search_call"):
     pass
 
 
-class HostedItemCompaction(Struct, tag_field="type", tag="compaction"):
-    pass
+class CompactionInputItem(Struct, tag_field="type", tag="compaction", forbid_unknown_fields=True):
+    encrypted_content: str
+    id: str | UnsetType = UNSET
+    created_by: str | UnsetType = UNSET
 
 
 class HostedItemCompactionTrigger(Struct, tag_field="type", tag="compaction_trigger"):
@@ -426,6 +428,18 @@ class ModerationParam(Struct, forbid_unknown_fields=True):
 class ContextManagementParam(Struct, forbid_unknown_fields=True):
     type: str
     compact_threshold: Annotated[int, Meta(ge=1000)] | None | UnsetType = UNSET
+
+
+class CompactionItem(Struct, tag_field="type", tag="compaction"):
+    id: str
+    encrypted_content: str
+    created_by: str | UnsetType = UNSET
+
+
+class WebSocketErrorEvent(Struct):
+    type: Literal["error"]
+    status: int
+    error: Error
 
 
 class IncompleteDetails(Struct):
@@ -990,6 +1004,13 @@ class NamespaceTool(Struct, tag_field="type", tag="namespace", forbid_unknown_fi
     description: str | None | UnsetType = UNSET
 
 
+class CompactedMessage(Struct, tag_field="type", tag="message"):
+    id: str
+    status: Literal["completed"]
+    role: Literal["user"]
+    content: list[InputMessageContent]
+
+
 OutputMessageContent: TypeAlias = OutputTextContent | RefusalContent
 
 
@@ -1094,6 +1115,9 @@ Tool: TypeAlias = (
 )
 
 
+CompactedItem: TypeAlias = CompactedMessage | CompactionItem
+
+
 class OutputMessage(Struct, tag_field="type", tag="message"):
     id: str
     role: Literal["assistant"]
@@ -1171,6 +1195,14 @@ class AdditionalToolsItem(Struct, tag_field="type", tag="additional_tools", forb
     role: str | None | UnsetType = UNSET
 
 
+class ResponseCompaction(Struct):
+    id: str
+    object: Literal["response.compaction"]
+    output: list[CompactedItem]
+    created_at: int
+    usage: ResponseUsage
+
+
 OutputItem: TypeAlias = OutputMessage | FunctionToolCall | ReasoningItem | CustomToolCall | ToolSearchCall
 
 
@@ -1209,7 +1241,7 @@ InputItem: TypeAlias = Annotated[
     | ToolSearchCallItem
     | ToolSearchOutputItem
     | AdditionalToolsItem
-    | HostedItemCompaction
+    | CompactionInputItem
     | HostedItemCompactionTrigger
     | HostedItemImageGenerationCall
     | HostedItemCodeInterpreterCall
@@ -1360,6 +1392,17 @@ class CreateChatCompletionRequest(Struct, forbid_unknown_fields=True):
 
 
 InputParam: TypeAlias = Annotated[str | list[InputItem], Meta(description="Text, or a list of input items.")]
+
+
+class CompactResponseRequest(Struct, forbid_unknown_fields=True):
+    model: str
+    input: InputParam | None | UnsetType = UNSET
+    previous_response_id: str | None | UnsetType = UNSET
+    instructions: str | None | UnsetType = UNSET
+    prompt_cache_key: Annotated[str, Meta(max_length=64)] | None | UnsetType = UNSET
+    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
+    prompt_cache_options: PromptCacheOptionsParam | UnsetType = UNSET
+    service_tier: ServiceTier | None | UnsetType = UNSET
 
 
 ResponseStreamEvent: TypeAlias = Annotated[

@@ -4,13 +4,15 @@ One call serves ``stream: false`` and ``stream: true``: the request is translate
 answer is translated back (``chat_to_response``) or Azure's chunks are fed through ``ResponseStream``, the pure
 state machine that shares ``finish`` with the JSON case. The state-dependent parts of the API live here,
 around the translator, not inside it: ``StoredResponses`` (app.service.stored) resolves the history before
-the call and stores the finished response before the client gets it; background runs are refused for now.
+the call and stores the finished response before the client gets it; ``Compaction`` opens the compaction
+items of the input; background runs are refused for now. WebSocket mode (app.service.session) calls the same
+``create``, with the chain its connection cached as ``prior``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import anyio
@@ -18,11 +20,13 @@ import msgspec
 
 from app.models import generated as m
 from app.service.azure import Gateway
+from app.service.compaction import Compaction
 from app.service.events import EventSource, Release
 from app.service.stored import Plan, StoredResponses
 from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
 from app.translate.params import in_responses_terms
+from app.translate.response import finish
 from app.translate.stream import ResponseStream, StreamProtocolError
 from app.translate.tools import tool_set
 from app.upstream import UpstreamStream, UpstreamUnavailable
@@ -33,25 +37,32 @@ log = logging.getLogger("app.service.responses")
 _DONE = b"[DONE]"
 
 ResponseEvents = EventSource[m.ResponseStreamEvent]
+ResponseBatch = list[m.ResponseStreamEvent]
 
 
 class ResponsesService:
-    def __init__(self, azure: Gateway, stored: StoredResponses) -> None:
+    def __init__(self, azure: Gateway, stored: StoredResponses, compaction: Compaction) -> None:
         self.azure = azure
         self.stored = stored
+        self.compaction = compaction
 
-    async def create(self, request: m.CreateResponse, tenant: str = "") -> m.Response | ResponseEvents:
+    async def create(
+        self, request: m.CreateResponse, tenant: str = "", *, prior: Sequence[m.InputItem] | None = None
+    ) -> m.Response | ResponseEvents:
         """The finished ``Response``, or (``stream: true``) its events once Azure has accepted the call.
 
-        ``tenant`` scopes what is read and stored (a hash of the caller's inbound key). Raises
-        ``GatewayError`` for anything that fails before the first event.
+        ``tenant`` scopes what is read and stored (a hash of the caller's inbound key). ``prior``: the items
+        of the chain ``previous_response_id`` names, already resolved by the caller (a WebSocket connection's
+        cache), used instead of the store's. Raises ``GatewayError`` for anything that fails before the
+        first event.
         """
         options = self.azure.options
         _refuse_background(request)
-        plan = await self.stored.prepare(request, tenant)
+        plan = await self.stored.prepare(request, tenant, prior=prior)
         try:
-            tools = tool_set(plan.translate, options)
-            chat_request = responses_to_chat(plan.translate, options, tools)
+            translate = self.compaction.expand(plan.translate)
+            tools = tool_set(translate, options)
+            chat_request = responses_to_chat(translate, options, tools)
             observe.note_omitted(tools.omitted)
             try:
                 if request.stream is True:
@@ -73,6 +84,28 @@ class ResponsesService:
             raise
         await plan.finish(response)
         return response
+
+    async def prepare(
+        self, request: m.CreateResponse, tenant: str = "", *, prior: Sequence[m.InputItem] | None = None
+    ) -> ResponseBatch:
+        """WebSocket mode's ``generate: false``: no model call, a completed response with no output to chain from.
+
+        The request is checked and translated exactly as ``create`` would (so a warm-up that would fail says
+        so now), stored like any response, and its events are those of a stream that produced nothing.
+        """
+        _refuse_background(request)
+        plan = await self.stored.prepare(request, tenant, prior=prior)
+        try:
+            translate = self.compaction.expand(plan.translate)
+            responses_to_chat(translate, self.azure.options, tool_set(translate, self.azure.options))
+            events = ResponseStream(plan.echo, self.azure.options).start()
+            snapshot = events[0].response  # type: ignore[union-attr]
+            final = finish(msgspec.structs.replace(snapshot), [], None, "stop", created=snapshot.created_at)
+        except BaseException:
+            await plan.abort()
+            raise
+        await plan.finish(final)
+        return [*events, m.ResponseCompletedEvent(sequence_number=len(events), response=final)]
 
     async def _with_reasoning_fallback(self, chat: m.CreateChatCompletionRequest, call: Any) -> Any:
         """``call(chat)``, once more with ``reasoning_effort: "none"`` if the deployment refuses tools with reasoning.

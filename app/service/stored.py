@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 
 import msgspec
 from msgspec import UNSET
@@ -141,11 +142,19 @@ class StoredResponses:
 
     # ------------------------------------------------------------------------------------- create
 
-    async def prepare(self, request: m.CreateResponse, tenant: str) -> Plan:
+    async def prepare(
+        self, request: m.CreateResponse, tenant: str, *, prior: Sequence[m.InputItem] | None = None
+    ) -> Plan:
+        """``prior``: the chain's items as the caller already has them (a WebSocket connection's cache, which
+        works with ``store: false``), read instead of the store's; the response is still stored as asked."""
         previous = request.previous_response_id
         conversation = request.conversation
         conversation_id = conversation.id if isinstance(conversation, m.ConversationParam) else conversation
         new_items = it.with_ids(it.input_list(request.input))
+        if prior is not None and isinstance(previous, str):
+            echo = replace(request, store=self.store is not None and request.store is not False)
+            translate = replace(request, input=[*prior, *new_items], previous_response_id=UNSET)
+            return Plan(self, tenant, translate=translate, echo=echo, new_items=new_items)
         if self.store is None:
             if isinstance(previous, str):
                 raise store_off("previous_response_id", "previous_response_id")
@@ -186,6 +195,11 @@ class StoredResponses:
                 conversation_id=conversation_id, lock_owner=owner,
             )  # fmt: skip
         return Plan(self, tenant, translate=request, echo=echo, new_items=new_items)
+
+    async def history(self, tenant: str, previous: str) -> list[m.InputItem] | None:
+        """The items of the stored chain ending at ``previous`` (None without a store); raises
+        ``previous_response_not_found`` when it is not stored or its history is broken."""
+        return None if self.store is None else await self._chain(tenant, previous)
 
     async def _chain(self, tenant: str, previous: str) -> list[m.InputItem]:
         assert self.store is not None

@@ -156,6 +156,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = ()
     """Keys clients must present on /v1/* (``Authorization: Bearer`` or ``api-key``); empty = no auth."""
     allow_unauthenticated: Annotated[bool, setting("true")] = False
+    compaction_key: Annotated[Secret | None, setting("<32+ random characters>", hint="a string")] = None
+    """Seals the ``compaction`` items of POST /v1/responses/compact (the same on every replica). Unset: a
+    random key per process, logged as a warning; its items open only in that process until it stops."""
     # Operability (issue 8): Azure's URL surface and auth, probes, logs.
     api_surface: Annotated[Literal["deployments", "v1"], setting("v1")] = "deployments"
     """``deployments``: {endpoint}/openai/deployments/{d}/chat/completions; ``v1``: {endpoint}/openai/v1/..."""
@@ -193,5 +196,5 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every credential in these settings, as text (for scrubbing logs); empty values left out."""
-        found = [self.openai_api_key, self.client_secret, *self.gateway_api_keys]
+        found = [self.openai_api_key, self.client_secret, self.compaction_key, *self.gateway_api_keys]
         return tuple(s.get_secret_value() for s in found if isinstance(s, Secret) and s.get_secret_value())

@@ -43,7 +43,14 @@ def _refuse_unsupported(request: m.CreateResponse) -> None:
     if given(request.moderation):
         raise unsupported("moderation", "moderation has no Azure Chat Completions equivalent.")
     if given(request.context_management):
-        raise unsupported("context_management", "context_management has no Chat Completions equivalent.")
+        # Honouring compact_threshold needs the prompt's token count before the call, and no tokenizer that
+        # works offline for every Azure deployment is installed; a guess could compact too late (Azure's 400)
+        # or drop context the client meant to keep. Explicit compaction is there instead.
+        raise unsupported(
+            "context_management",
+            "context_management (automatic compaction at a token threshold) is not supported by this gateway. "
+            "Compact explicitly: POST /v1/responses/compact, then send its output as the start of `input`.",
+        )
     if given(request.include):
         for index, value in enumerate(request.include or ()):
             if value in INCLUDE_IMPOSSIBLE:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from app.models.generated import (
+    CompactResponseRequest,
     CreateChatCompletionRequest,
     CreateConversationBody,
     CreateConversationItemsBody,
@@ -101,6 +102,17 @@ decode_create_response = _items_decoder(CreateResponse, "input", null_is_missing
 decode_create_conversation = _items_decoder(CreateConversationBody, "items")
 decode_conversation_items = _items_decoder(CreateConversationItemsBody, "items")
 decode_update_conversation = _items_decoder(UpdateConversationBody, "items")
+# POST /v1/responses/compact: its input items may omit `type`, as in create (a new route: `"type": null` is an error).
+decode_compact_request = _items_decoder(CompactResponseRequest, "input")
+
+
+def convert_create_response(payload: dict[str, Any]) -> CreateResponse:
+    """A ``CreateResponse`` from already-parsed JSON (a WebSocket ``response.create`` without its ``type``).
+
+    The same rules as ``decode_create_response``: missing item types added, unknown parameters refused.
+    """
+    _add_missing_item_types(payload.get("input"), null_is_missing=True)
+    return msgspec.convert(payload, CreateResponse)
 
 
 def decode_chat_request(body: bytes) -> CreateChatCompletionRequest:

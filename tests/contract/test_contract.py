@@ -67,6 +67,7 @@ def test_same_operations(contract: dict[str, Any], derived: dict[str, Any]) -> N
         ("/v1/conversations/{conversation_id}/items", "get"),
         ("/v1/conversations/{conversation_id}/items/{item_id}", "get"),
         ("/v1/conversations/{conversation_id}/items/{item_id}", "delete"),
+        ("/v1/responses/compact", "post"),
         ("/v1/chat/completions", "post"),
         ("/v1/models", "get"),
         ("/v1/models/{model}", "get"),
