@@ -20,7 +20,7 @@ from app.service.items import input_list
 from app.service.responses import ResponsesService
 from app.service.stored import store_off
 from app.translate.response import new_id
-from app.wire.errors import GatewayError, invalid_request
+from app.wire.errors import invalid_request
 
 COMPACTION_PROMPT = """\
 Compact the conversation above so that it can continue from your summary alone, without the messages \
@@ -64,13 +64,9 @@ class CompactService:
         answer = await self.responses.create(summarise, tenant)
         if not isinstance(answer, m.Response):  # stream is not set, so this is the finished Response
             raise TypeError("ResponsesService.create streamed a request without stream: true")
+        # An empty summary is the deployment's honest answer for a conversation with nothing in it (or a
+        # refusal): it is sealed like any other, not turned into a gateway error.
         summary = _text(answer)
-        if not summary.strip():
-            raise GatewayError(
-                502,
-                "The Azure deployment returned an empty summary; the conversation was not compacted.",
-                code="compaction_failed",
-            )
         created = int(time.time())
         sealed = self.compaction.seal(summary, created)
         output: list[m.CompactedItem] = [_kept(item) for item in kept if _is_user_message(item)]
