@@ -34,7 +34,7 @@ from app.emulator.faults import parse_faults
 from app.emulator.schema import ChatCompletionRequest
 from app.emulator.script import parse_action
 from app.emulator.state import EmulatorState, RecordedRequest
-from app.emulator.validation import decode_body, validate_request
+from app.emulator.validation import check_model_rules, decode_body, validate_request
 from app.emulator.versions import features_for
 
 __all__ = ["CHAT_PATH", "V1_CHAT_PATH", "create_emulator_app", "emulator_state"]
@@ -227,6 +227,7 @@ async def _pipeline(
     if action.needs_valid_request:
         try:
             parsed = validate_request(decode_body(raw), features)
+            check_model_rules(parsed, config.model_for(deployment))
         except errors.AzureError:
             if scripted is not None:
                 state.push_front(scripted)  # an invalid request must not use up the test's scripted reply

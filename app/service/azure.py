@@ -32,12 +32,16 @@ class Gateway:
     def __init__(self, settings: Settings, client: AzureChatClient) -> None:
         self.settings = settings
         self.client = client
+        # Learnt from Azure's first refusal (``ResponsesService._with_reasoning_fallback``): this deployment
+        # takes function tools on Chat Completions only without reasoning. Per process; a restart re-learns.
+        self.refuses_reasoning_with_tools = False
         self.options = TranslationOptions(
             deployment=settings.openai_model,
             capabilities=capabilities_for(settings.api_version),
             reasoning_replay=settings.reasoning_replay,
             reasoning_parser=settings.reasoning_parser,
             token_limit_parameter=settings.token_limit_parameter,
+            hosted_tools=settings.hosted_tools,
         )
 
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:

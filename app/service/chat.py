@@ -73,6 +73,23 @@ def _count_chunk_usage(data: bytes) -> None:
         observe.count_usage(_USAGE_ONLY.decode(data).usage)
 
 
+def with_deltas(data: bytes) -> bytes:
+    """A chunk whose choices lack ``delta`` (Azure's asynchronous content-filter chunk carries only
+    ``content_filter_offsets`` and ``content_filter_results``) gets an empty one, as the SDKs' stream loops
+    read ``choices[0].delta`` unconditionally; every other byte of the chunk is kept."""
+    try:
+        chunk = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return data
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    if not isinstance(choices, list) or not any(isinstance(c, dict) and "delta" not in c for c in choices):
+        return data
+    for choice in choices:
+        if isinstance(choice, dict) and "delta" not in choice:
+            choice["delta"] = {}
+    return msgspec.json.encode(chunk)
+
+
 async def _events(upstream: UpstreamStream, release: Release) -> AsyncGenerator[list[bytes], None]:
     last = b""
     failure: GatewayError | None = None
@@ -86,6 +103,8 @@ async def _events(upstream: UpstreamStream, release: Release) -> AsyncGenerator[
                 last = data
                 if b'"usage"' in data:  # only the last chunk(s), and only when the client asked include_usage
                     _count_chunk_usage(data)
+                if b'"delta"' not in data and data != DONE:
+                    data = with_deltas(data)
                 out.append(data)
                 if data == DONE:
                     break

@@ -113,6 +113,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Literal["auto", "max_completion_tokens", "max_tokens"], setting("max_completion_tokens")
     ] = "auto"
     """Which Chat parameter carries ``max_output_tokens``; ``auto`` decides by api-version, never by name."""
+    hosted_tools: Annotated[Literal["omit", "reject"], setting("reject")] = "omit"
+    """Tools OpenAI runs on its servers (web_search, file_search, ...): left out and reported, or a 400."""
+    reasoning_with_tools: Annotated[Literal["fallback", "reject"], setting("reject")] = "fallback"
+    """When a deployment (GPT-5.4+) refuses function tools with reasoning: resend with effort none, or 400."""
     # Reliability (issue 6): retries, deadlines, queueing, draining and inbound auth.
     max_retries: Annotated[int, setting("3", ge=0)] = 3
     max_retry_wait: Annotated[float, setting("60.0", unit="seconds", ge=0)] = 60.0
@@ -152,6 +156,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = ()
     """Keys clients must present on /v1/* (``Authorization: Bearer`` or ``api-key``); empty = no auth."""
     allow_unauthenticated: Annotated[bool, setting("true")] = False
+    compaction_key: Annotated[Secret | None, setting("<32+ random characters>", hint="a string")] = None
+    """Seals the ``compaction`` items of POST /v1/responses/compact (the same on every replica). Unset: a
+    random key per process, logged as a warning; its items open only in that process until it stops."""
     # Operability (issue 8): Azure's URL surface and auth, probes, logs.
     api_surface: Annotated[Literal["deployments", "v1"], setting("v1")] = "deployments"
     """``deployments``: {endpoint}/openai/deployments/{d}/chat/completions; ``v1``: {endpoint}/openai/v1/..."""
@@ -169,6 +176,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: Annotated[Literal["debug", "info", "warning", "error"], setting("debug")] = "info"
     access_log: Annotated[bool, setting("false")] = True
     """One ``request`` line per request; off, only failed (5xx) requests are logged - for top throughput."""
+    # Stored responses and conversations (issue 15). The pattern is app.store.parse_store_url's four forms.
+    store_url: Annotated[
+        str,
+        setting(
+            "sqlite:///var/gateway.sqlite3",
+            hint="sqlite:///PATH, postgresql://USER@HOST:PORT/DB, memory or off",
+            pattern=r"^\s*(off|memory|sqlite:///.+|postgres(ql)?://.+)\s*$",
+        ),
+    ] = "sqlite:///gateway-store.sqlite3"
+    """``sqlite:///PATH`` (embedded), ``postgresql://…`` (several processes), ``memory`` or ``off``."""
+    store_retention_days: Annotated[float, setting("30", unit="days", ge=0)] = 30.0
+    """Days a stored response is kept (OpenAI's 30); 0 keeps them until deleted. Conversations never expire."""
 
     @property
     def api_version(self) -> str:
@@ -177,5 +196,5 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every credential in these settings, as text (for scrubbing logs); empty values left out."""
-        found = [self.openai_api_key, self.client_secret, *self.gateway_api_keys]
+        found = [self.openai_api_key, self.client_secret, self.compaction_key, *self.gateway_api_keys]
         return tuple(s.get_secret_value() for s in found if isinstance(s, Secret) and s.get_secret_value())

@@ -55,6 +55,7 @@ __all__ = [
     "count_usage",
     "current",
     "note_attempt",
+    "note_omitted",
     "note_retry",
     "open_stream",
     "unit_of_work",
@@ -132,6 +133,8 @@ class Record:
     error_code: str | None = None
     error_message: str | None = None
     headers_after: float | None = None
+    # What the gateway left out of the client's request (e.g. "tools[9] web_search"): header and log line.
+    omitted: list[str] = field(default_factory=list)
 
 
 _CURRENT: ContextVar[Record | None] = ContextVar("gateway_record", default=None)
@@ -213,6 +216,12 @@ def note_retry(reason: str) -> None:
 def note_deployment(deployment: str) -> None:
     if (record := _CURRENT.get()) is not None:
         record.deployment = deployment
+
+
+def note_omitted(what: list[str]) -> None:
+    """Parts of the client's request the gateway did not send (``x-gateway-omitted`` and the log line)."""
+    if what and (record := _CURRENT.get()) is not None:
+        record.omitted.extend(what)
 
 
 def note_error(code: str | None, message: str) -> None:
@@ -302,11 +311,12 @@ def new_request_id() -> str:
 
 
 REQUEST_ID_HEADER: Final = b"x-request-id"
+OMITTED_HEADER: Final = b"x-gateway-omitted"
 # A client's id is echoed into headers and logs: accept only a plain token, so nothing can be injected.
 _VALID_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-def _request_id(scope: dict[str, Any]) -> str:
+def request_id_of(scope: dict[str, Any]) -> str:
     """The client's ``x-request-id`` when it is a sane token, else a new one."""
     for name, value in scope.get("headers") or ():
         if name == REQUEST_ID_HEADER:
@@ -337,7 +347,7 @@ class Observed:
             await self.app(scope, receive, send)
             return
         unit = unit_of_work(
-            scope.get("path", ""), method=scope.get("method", ""), request_id=_request_id(scope), log=self.log_all
+            scope.get("path", ""), method=scope.get("method", ""), request_id=request_id_of(scope), log=self.log_all
         )
         record = unit.record
         id_header = (REQUEST_ID_HEADER, record.request_id.encode())
@@ -353,6 +363,10 @@ class Observed:
                 timing = f"upstream;dur={record.upstream * 1000:.3f}, gateway;dur={own * 1000:.3f}"
                 headers = [(k, v) for k, v in message.get("headers") or () if k.lower() != REQUEST_ID_HEADER]
                 message["headers"] = [*headers, id_header, (b"server-timing", timing.encode())]
+                if record.omitted:
+                    # Client-chosen names are plain tokens, but the header must stay one safe line.
+                    value = ", ".join(record.omitted).encode("ascii", "replace")[:4000]
+                    message["headers"].append((OMITTED_HEADER, value.replace(b"\r", b" ").replace(b"\n", b" ")))
             await send(message)
 
         with unit:
@@ -387,6 +401,8 @@ def _log(record: Record) -> None:
         fields.update({f"{kind}_tokens": value for kind, value in record.tokens.items()})
     if record.error_code == CLIENT_DISCONNECTED and record.headers_after is None:
         fields["status"] = 499  # nginx's "client closed request": nothing was sent (a stream keeps its 200)
+    if record.omitted:
+        fields["omitted"] = record.omitted
     if record.error_code:
         fields["error_code"] = record.error_code
     if record.error_message:

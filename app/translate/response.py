@@ -7,6 +7,7 @@ every key the official schema and Open Responses' `ResponseResource` require is 
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -15,10 +16,17 @@ from msgspec import UNSET
 
 from app.models import generated as m
 from app.translate.options import TranslationOptions
+from app.translate.tools import ToolSet
 
 _THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
 
 _INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+# A generator of its own: ids are stored keys now, so they must not repeat when something reseeds the
+# global `random` (hypothesis does, per test case); reseeded from the OS in a forked child, like the global.
+_IDS = random.Random()
+os.register_at_fork(after_in_child=_IDS.seed)
 
 
 def new_id(prefix: str) -> str:
@@ -27,7 +35,7 @@ def new_id(prefix: str) -> str:
     Unique, not secret: Python's PRNG (seeded from the OS per process) instead of a system call per id,
     which was about 5% of the gateway's CPU under load.
     """
-    return f"{prefix}_{random.getrandbits(192):048x}"
+    return f"{prefix}_{_IDS.getrandbits(192):048x}"
 
 
 def _usage(usage: m.CompletionUsage | object | None) -> m.ResponseUsage | None:
@@ -90,8 +98,14 @@ def _annotations(message: m.ChatCompletionResponseMessage, text: str) -> list[m.
 
 
 def output_items(
-    choice: m.ChatCompletionChoice, options: TranslationOptions, *, status: str, with_logprobs: bool
+    choice: m.ChatCompletionChoice,
+    options: TranslationOptions,
+    *,
+    status: str,
+    with_logprobs: bool,
+    tools: ToolSet | None = None,
 ) -> list[m.OutputItem]:
+    """Azure's message as output items; `tools` gives each tool call back in the kind the client offered."""
     message = choice.message
     items: list[m.OutputItem] = []
     text = message.content if isinstance(message.content, str) else ""
@@ -134,9 +148,10 @@ def output_items(
             )
         )
 
+    names = tools or ToolSet()
     for call in tool_calls:
         items.append(
-            m.FunctionToolCall(
+            names.output_item(
                 id=new_id("fc"),
                 call_id=call.id,
                 name=call.function.name,
@@ -182,14 +197,19 @@ def finish(
 
 
 def chat_to_response(
-    chat: m.CreateChatCompletionResponse, request: m.CreateResponse, options: TranslationOptions
+    chat: m.CreateChatCompletionResponse,
+    request: m.CreateResponse,
+    options: TranslationOptions,
+    tools: ToolSet | None = None,
 ) -> m.Response:
-    """Build the Response for `request` from Azure's answer to its translation."""
+    """Build the Response for `request` from Azure's answer to its translation (`tools`: `tool_set(request)`)."""
     choice = chat.choices[0] if chat.choices else None
     finish_reason = choice.finish_reason if choice is not None else None
     status = "incomplete" if incomplete_reason(finish_reason) else "completed"
     with_logprobs = wants_logprobs(request)
-    output = output_items(choice, options, status=status, with_logprobs=with_logprobs) if choice else []
+    output = (
+        output_items(choice, options, status=status, with_logprobs=with_logprobs, tools=tools) if choice else []
+    )
     response = envelope(request, options, created_at=chat.created, status=status)
     return finish(response, output, chat.usage, finish_reason, created=chat.created)
 
@@ -258,7 +278,7 @@ def envelope(
         status=status,  # type: ignore[arg-type]
         incomplete_details=None,
         model=options.deployment,
-        previous_response_id=None,
+        previous_response_id=request.previous_response_id if isinstance(request.previous_response_id, str) else None,
         instructions=request.instructions if isinstance(request.instructions, str) else None,
         output=[],
         error=None,
@@ -276,7 +296,7 @@ def envelope(
         usage=None,
         max_output_tokens=given(request.max_output_tokens, None),  # type: ignore[arg-type]
         max_tool_calls=given(request.max_tool_calls, None),  # type: ignore[arg-type]
-        # Nothing is stored by this gateway, so `store` is false unless the client asked otherwise.
+        # The service sets `store` to what it will do before translating (true by default, as OpenAI's).
         store=given(request.store, False),  # type: ignore[arg-type]
         background=given(request.background, False),  # type: ignore[arg-type]
         service_tier=given(request.service_tier, "default"),  # type: ignore[arg-type]
@@ -290,4 +310,7 @@ def envelope(
         response.prompt_cache_retention = request.prompt_cache_retention
     if request.include is not UNSET:
         response.include = request.include
+    conversation = request.conversation
+    if isinstance(conversation, str | m.ConversationParam):
+        response.conversation = m.ConversationRef(id=conversation if isinstance(conversation, str) else conversation.id)
     return response

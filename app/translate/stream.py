@@ -33,6 +33,7 @@ from app.translate.response import envelope, finish, logprob_items, new_id
 from app.translate.response import wants_logprobs as _wants_logprobs
 from app.translate.stream_items import Events, Item, StreamItems, StreamProtocolError
 from app.translate.think import ThinkSplitter
+from app.translate.tools import ToolSet
 from app.wire.errors import error_object
 
 __all__ = ["ResponseStream", "StreamProtocolError"]
@@ -44,14 +45,19 @@ class ResponseStream:
     """Translate one streamed Chat Completions answer into Responses events."""
 
     def __init__(
-        self, request: m.CreateResponse, options: TranslationOptions, *, created_at: int | None = None
+        self,
+        request: m.CreateResponse,
+        options: TranslationOptions,
+        *,
+        created_at: int | None = None,
+        tools: ToolSet | None = None,
     ) -> None:
         self._options = options
         self._message_options = replace(options, reasoning_parser="off")
         self._with_logprobs = _wants_logprobs(request)
         self._created_at = int(time.time()) if created_at is None else created_at
         self.response = envelope(request, options, created_at=self._created_at, status="in_progress")
-        self._out = StreamItems(self._message_options, with_logprobs=self._with_logprobs)
+        self._out = StreamItems(self._message_options, with_logprobs=self._with_logprobs, tools=tools)
         self._tools: dict[int, Item] = {}
         self._usage: m.CompletionUsage | None = None
         self._saw_reasoning_content = False
@@ -256,6 +262,9 @@ class ResponseStream:
             item.name = function.name
         if arguments:  # Azure's first delta for a call often has empty arguments: no event for it
             item.arguments.append(arguments)
+        # A custom tool's or tool search's call is given whole when it closes (its Chat arguments are JSON
+        # around what the client sees).
+        if arguments and self._out.tools.streams_arguments(item.name):
             events.append(
                 m.ResponseFunctionCallArgumentsDeltaEvent(
                     sequence_number=self._out.next(),

@@ -21,6 +21,7 @@ from msgspec import UNSET, structs
 from app.models import generated as m
 from app.translate.options import TranslationOptions
 from app.translate.response import incomplete_reason, new_id, output_items
+from app.translate.tools import ToolSet
 
 Events = list[m.ResponseStreamEvent]
 
@@ -65,9 +66,13 @@ class Item:
 class StreamItems:
     """The items of one stream, in order: at most one open message or reasoning item, any open calls."""
 
-    def __init__(self, message_options: TranslationOptions, *, with_logprobs: bool) -> None:
+    def __init__(
+        self, message_options: TranslationOptions, *, with_logprobs: bool, tools: ToolSet | None = None
+    ) -> None:
         self._message_options = message_options
         self._with_logprobs = with_logprobs
+        # How each call is given back (function, custom tool call, tool search call), as in the JSON route.
+        self.tools = tools or ToolSet()
         self.items: list[Item] = []
         self.open: Item | None = None
         """The open message or reasoning item."""
@@ -112,7 +117,7 @@ class StreamItems:
         elif item.kind == "reasoning":
             added = m.ReasoningItem(id=item.id, summary=[], status="in_progress")
         else:
-            added = m.FunctionToolCall(
+            added = self.tools.output_item(
                 id=item.id, call_id=item.call_id, name=item.name, arguments="", status="in_progress"
             )
         events.append(
@@ -191,22 +196,23 @@ class StreamItems:
             )
         else:
             arguments = "".join(item.arguments)
-            events.append(
-                m.ResponseFunctionCallArgumentsDoneEvent(
-                    sequence_number=self.next(),
-                    item_id=item.id,
-                    output_index=item.output_index,
-                    name=item.name,
-                    arguments=arguments,
-                )
-            )
-            final = m.FunctionToolCall(
+            final = self.tools.output_item(
                 id=item.id,
                 call_id=item.call_id,
                 name=item.name,
                 arguments=arguments,
                 status="incomplete" if failed else "completed",
             )
+            if isinstance(final, m.FunctionToolCall):
+                events.append(
+                    m.ResponseFunctionCallArgumentsDoneEvent(
+                        sequence_number=self.next(),
+                        item_id=item.id,
+                        output_index=item.output_index,
+                        name=final.name,
+                        arguments=arguments,
+                    )
+                )
         item.final = final
         events.append(
             m.ResponseOutputItemDoneEvent(sequence_number=self.next(), output_index=item.output_index, item=final)

@@ -3,7 +3,8 @@
 Chat Completions bodies decode directly. Responses bodies need one hand-written step that tagged unions
 cannot express: the official API lets an input item omit `type`. A bare `{"role", "content"}` is a
 message, and an item with only an `id` is an `item_reference`. msgspec needs the tag to pick the Struct,
-so for those bodies we decode to builtins, add the missing tag, and convert. (The other gap, three
+so for those bodies we decode to builtins, add the missing tag, and convert (a bare `{"call_id", "output"}`
+is a `function_call_output`, as NeMo Gym sends it). (The other gap, three
 message variants sharing `type: "message"`, is handled in openapi.yaml by one merged `InputMessage`.)
 
 The fast path decodes straight from bytes; only a body that fails it takes the slow path, which also
@@ -12,17 +13,25 @@ produces the error a client sees when the body is wrong for another reason.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 
-from app.models.generated import CreateChatCompletionRequest, CreateResponse
+from app.models.generated import (
+    CompactResponseRequest,
+    CreateChatCompletionRequest,
+    CreateConversationBody,
+    CreateConversationItemsBody,
+    CreateResponse,
+    UpdateConversationBody,
+)
 from app.wire.errors import GatewayError, invalid_request
 from app.wire.limits import lone_surrogate
 
-_RESPONSES = msgspec.json.Decoder(CreateResponse)
 _CHAT = msgspec.json.Decoder(CreateChatCompletionRequest)
 _ANY = msgspec.json.Decoder()
+T = TypeVar("T")
 
 
 def _not_json(body: bytes, exc: Exception) -> GatewayError:
@@ -48,26 +57,61 @@ def _builtins(body: bytes) -> Any:
         raise _not_json(body, exc) from None
 
 
-def _add_missing_item_types(payload: Any) -> Any:
-    items = payload.get("input") if isinstance(payload, dict) else None
+def _add_missing_item_types(items: Any, *, null_is_missing: bool) -> None:
     if isinstance(items, list):
         for item in items:
-            if isinstance(item, dict) and item.get("type") is None:
-                item["type"] = "message" if "role" in item else "item_reference"
-    return payload
+            if isinstance(item, dict) and (item.get("type") is None if null_is_missing else "type" not in item):
+                item["type"] = _implied_type(item)
 
 
-def decode_create_response(body: bytes) -> CreateResponse:
-    try:
-        return _RESPONSES.decode(body)
-    except msgspec.ValidationError:
-        pass
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        _builtins(body)  # raises the invalid-JSON error
-        raise
-    payload = _add_missing_item_types(_builtins(body))
-    if not isinstance(payload, dict):
-        raise invalid_request("The request body must be a JSON object.", code="invalid_type")
+def _implied_type(item: dict[str, Any]) -> str:
+    """A typeless item's type: a message by its `role`, a tool output by `call_id` + `output` (NeMo Gym's
+    agent loop replays `{"call_id", "output"}`), else a reference by `id`."""
+    if "role" in item:
+        return "message"
+    if "call_id" in item and "output" in item:
+        return "function_call_output"
+    return "item_reference"
+
+
+def _items_decoder(model: type[T], key: str, *, null_is_missing: bool = False) -> Callable[[bytes], T]:
+    """A decoder for bodies whose ``key`` holds input items (which may omit ``type``).
+
+    ``null_is_missing``: ``"type": null`` counts as omitted (what ``/v1/responses`` has always accepted).
+    """
+    fast = msgspec.json.Decoder(model)
+
+    def decode(body: bytes) -> T:
+        try:
+            return fast.decode(body)
+        except msgspec.ValidationError:
+            pass
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            _builtins(body)  # raises the invalid-JSON error
+            raise
+        payload = _builtins(body)
+        if not isinstance(payload, dict):
+            raise invalid_request("The request body must be a JSON object.", code="invalid_type")
+        _add_missing_item_types(payload.get(key), null_is_missing=null_is_missing)
+        return msgspec.convert(payload, model)
+
+    return decode
+
+
+decode_create_response = _items_decoder(CreateResponse, "input", null_is_missing=True)
+decode_create_conversation = _items_decoder(CreateConversationBody, "items")
+decode_conversation_items = _items_decoder(CreateConversationItemsBody, "items")
+decode_update_conversation = _items_decoder(UpdateConversationBody, "items")
+# POST /v1/responses/compact: its input items may omit `type`, as in create (a new route: `"type": null` is an error).
+decode_compact_request = _items_decoder(CompactResponseRequest, "input")
+
+
+def convert_create_response(payload: dict[str, Any]) -> CreateResponse:
+    """A ``CreateResponse`` from already-parsed JSON (a WebSocket ``response.create`` without its ``type``).
+
+    The same rules as ``decode_create_response``: missing item types added, unknown parameters refused.
+    """
+    _add_missing_item_types(payload.get("input"), null_is_missing=True)
     return msgspec.convert(payload, CreateResponse)
 
 

@@ -417,10 +417,26 @@ def test_body_not_an_object(http: httpx.Client, body: Any) -> None:
     _error(reply, 400)
 
 
-def test_hosted_tool_refused(http: httpx.Client) -> None:
-    error = _error(http.post("/v1/responses", json={"input": "hi", "tools": [{"type": "web_search"}]}), 400)
+def test_hosted_tool_omitted_and_said(http: httpx.Client, emulator: Emulator) -> None:
+    # hosted_tools = "omit" (the default): the request is answered without it, and the client is told.
+    body = {"input": "hi", "tools": [WEATHER_TOOL, {"type": "web_search"}, {"type": "file_search"}]}
+    reply = http.post("/v1/responses", json=body)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["x-gateway-omitted"] == "tools[1] web_search, tools[2] file_search"
+    assert [tool["function"]["name"] for tool in emulator.last_body()["tools"]] == ["get_weather"]
+
+
+def test_tool_choice_forcing_a_hosted_tool_refused(http: httpx.Client) -> None:
+    body = {"input": "hi", "tools": [{"type": "web_search"}], "tool_choice": {"type": "web_search_preview"}}
+    error = _error(http.post("/v1/responses", json=body), 400)
+    assert error["param"] == "tool_choice"
+    assert "hosted tool 'web_search_preview'" in error["message"]
+
+
+def test_client_builtin_tool_refused_as_such(http: httpx.Client) -> None:
+    error = _error(http.post("/v1/responses", json={"input": "hi", "tools": [{"type": "shell"}]}), 400)
     assert error["param"] == "tools[0].type"
-    assert "web_search" in error["message"]
+    assert "client-executed built-in tool 'shell'" in error["message"]
 
 
 def test_previous_response_id_refused(http: httpx.Client) -> None:

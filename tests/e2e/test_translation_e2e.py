@@ -14,6 +14,7 @@ import pytest
 from support.translation_harness import APR_PREVIEW, DEC_PREVIEW, GA, GA_2024_06, O_SERIES_DEPLOYMENT, WEATHER, Stack
 
 from app.models import generated as m
+from app.translate.tools import CLIENT_BUILTINS
 
 PNG = (
     "data:image/png;base64,"
@@ -350,10 +351,19 @@ def test_function_tools_are_wrapped_keeping_strict(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("kind", HOSTED_TOOLS)
-def test_every_hosted_tool_is_refused_naming_it(stack: Stack, kind: str) -> None:
-    error = stack.refused(GA, {"input": "Hi", "tools": [WEATHER, {"type": kind}]})
+def test_every_hosted_tool_is_omitted_and_said_or_refused_naming_it(stack: Stack, kind: str) -> None:
+    body = {"input": "Hi", "tools": [WEATHER, {"type": kind}]}
+    if kind in CLIENT_BUILTINS:  # the client would run it, but its calls are Responses-only items
+        error = stack.refused(GA, body)
+        assert error["param"] == "tools[1].type"
+        assert f"client-executed built-in tool '{kind}'" in error["message"]
+        return
+    x = stack.responses(GA, body)  # hosted_tools = "omit", the default
+    assert x.headers["x-gateway-omitted"] == f"tools[1] {kind}"
+    assert x.sent is not None and [t["function"]["name"] for t in x.sent["tools"]] == ["get_weather"]
+    error = stack.refused("hosted_reject", body)
     assert error["param"] == "tools[1].type"
-    assert f"'{kind}'" in error["message"]
+    assert f"Hosted tool '{kind}'" in error["message"]
 
 
 @pytest.mark.parametrize("choice", ["none", "auto", "required"])
@@ -605,16 +615,9 @@ def test_truncation_disabled_is_accepted_and_auto_refused(stack: Stack) -> None:
     assert error["param"] == "truncation"
 
 
-@pytest.mark.parametrize(
-    ("param", "value"),
-    [
-        ("previous_response_id", "resp_123"),
-        ("background", True),
-        ("conversation", "conv_123"),
-        ("prompt", {"id": "pmpt_123"}),
-    ],
-)
+@pytest.mark.parametrize(("param", "value"), [("background", True), ("prompt", {"id": "pmpt_123"})])
 def test_stateful_parameters_are_refused_as_not_supported_yet(stack: Stack, param: str, value: Any) -> None:
+    # previous_response_id and conversation are served by the store (tests/e2e/test_stored_responses.py).
     error = stack.refused(GA, {"input": "Hi", param: value})
     assert error["param"] == param
     assert "not supported yet" in error["message"]
@@ -752,7 +755,7 @@ def test_envelope_defaults_when_parameters_are_not_sent(stack: Stack) -> None:
     assert r["tools"] == [] and r["tool_choice"] == "auto" and r["parallel_tool_calls"] is True
     assert r["text"]["format"] == {"type": "text"}
     assert r["reasoning"] is None and r["max_output_tokens"] is None and r["instructions"] is None
-    assert r["store"] is False and r["metadata"] == {} and r["truncation"] == "disabled"
+    assert r["store"] is True and r["metadata"] == {} and r["truncation"] == "disabled"
     assert r["temperature"] == 1.0 and r["top_p"] == 1.0
 
 
