@@ -145,8 +145,12 @@ class _Request:
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 # Before the server sees it: once it has, its receive answers http.disconnect at once.
                 self.responded = True
-                # So does ours (Litestar's stream waits for that disconnect before it returns).
+                await send(message)
+                # Then ours answers it too (Litestar's stream waits for that disconnect before it returns). Not
+                # before the send: a send that waits (a slow reader, write buffer full) would be cancelled by
+                # Litestar's stream listener waking up, and the last chunk never sent (a cut response).
                 self._gone_event().set()
+                return
             await send(message)
 
         return tracked

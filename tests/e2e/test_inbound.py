@@ -235,3 +235,24 @@ def test_the_azure_key_in_an_azure_error_never_reaches_the_client(
     assert reply.status_code in (400, 502), reply.text
     assert AZURE_KEY not in reply.text and AZURE_KEY not in str(reply.headers)
     assert "Access denied for key *" in error(reply)["message"]
+
+
+def test_large_streams_to_slow_readers_are_not_cut(gateway_url: str) -> None:
+    # Found by the raw-bytes fuzzer: a stream whose last send waited (the client reading slowly, the write
+    # buffer full) had that send cancelled by the disconnect bookkeeping waking Litestar's listener too early:
+    # "ASGI callable returned without completing response" and a cut chunked body.
+    body = b'{"input": "' + b"h" * 1_000_000 + b'", "stream": true}'
+
+    def stream(_: int) -> bool:
+        completed, window = False, b""
+        with httpx.Client(timeout=60) as http, http.stream(
+            "POST", f"{gateway_url}/v1/responses", content=body, headers=JSON
+        ) as reply:
+            for chunk in reply.iter_bytes(65536):  # a cut body raises RemoteProtocolError here
+                time.sleep(0.002)
+                window = window[-64:] + chunk
+                completed |= b"event: response.completed" in window
+        return completed and window.endswith(b"}\n\n")
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(stream, range(9))) == [True] * 9
