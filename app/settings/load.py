@@ -28,6 +28,10 @@ import msgspec
 from dynaconf import Dynaconf  # type: ignore[attr-defined]
 from dynaconf.loaders import env_loader, toml_loader
 
+from app.settings import fleet
+from app.settings.fleet import Deployment
+from app.settings.secret import Secret
+
 __all__ = [
     "DEFAULT_API_VERSION_EXAMPLE",
     "ENVVAR_PREFIX",
@@ -50,36 +54,6 @@ SETTINGS_FILES: Final = ("settings.toml", ".secrets.toml")
 
 class SettingsError(Exception):
     """A missing or invalid setting. ``str(exc)`` is one line, fit to print as ``error: <message>``."""
-
-
-class Secret:
-    """A string that refuses to show itself in ``repr``/``str``; call ``get_secret_value()`` to use it.
-
-    Deliberately not a ``str`` subclass: an accidental f-string or ``%s`` must not leak the key either.
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get_secret_value(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'**********'"
-
-    def __str__(self) -> str:
-        return "**********"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -136,6 +110,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
     """One ``request`` line per request; off, only failed (5xx) requests are logged - for top throughput."""
+    # The fleet (issue 17): a pool of deployments and one budget per deployment for every replica (fleet.py).
+    deployments: tuple[Deployment, ...] = ()
+    """The pool (empty: the one deployment the openai_* keys name); read it with ``fleet.pool_of``."""
+    rpm: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Requests-per-minute quota of the single (shorthand) deployment; pool entries carry their own."""
+    tpm: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    redis_url: Secret | None = None
+    """Where the replicas share budgets and pauses; unset: the budgets are this process's own."""
+    redis_prefix: str = "gateway"
+    breaker_failures: Annotated[int, msgspec.Meta(ge=1)] = 3
+    """Failures in a row (5xx, timeouts, connection errors) that open a deployment's circuit breaker."""
+    breaker_cooldown: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    """Seconds an open breaker waits before one probe request (half-open) may try the deployment again."""
 
     @property
     def api_version(self) -> str:
@@ -144,7 +131,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every credential in these settings, as text (for scrubbing logs); empty values left out."""
-        found = [self.openai_api_key, self.client_secret, *self.gateway_api_keys]
+        found = [self.openai_api_key, self.client_secret, self.redis_url, *self.gateway_api_keys]
+        found += [d.openai_api_key for d in self.deployments]
         return tuple(s.get_secret_value() for s in found if isinstance(s, Secret) and s.get_secret_value())
 
 
@@ -238,10 +226,20 @@ _FIELDS: Final[dict[str, _Field]] = {
         "log_level", "GATEWAY_LOG_LEVEL", "debug", expected='"debug", "info", "warning" or "error"'
     ),
     "access_log": _Field("access_log", "GATEWAY_ACCESS_LOG", "false", expected="true or false"),
+    "rpm": _Field("rpm", "GATEWAY_RPM", "600", expected="an integer >= 1"),
+    "tpm": _Field("tpm", "GATEWAY_TPM", "100000", expected="an integer >= 1"),
+    "redis_url": _Field("redis_url", "GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/0", expected="a redis:// URL"),
+    "redis_prefix": _Field("redis_prefix", "GATEWAY_REDIS_PREFIX", "gateway", expected="a key prefix"),
+    "breaker_failures": _Field(
+        "breaker_failures", "GATEWAY_BREAKER_FAILURES", "3", expected="an integer >= 1"
+    ),
+    "breaker_cooldown": _Field(
+        "breaker_cooldown", "GATEWAY_BREAKER_COOLDOWN", "10.0", expected="a number of seconds > 0"
+    ),
 }
 
 # Settings whose values are credentials: never echoed in an error message.
-_SECRET_FIELDS: Final = frozenset({"openai_api_key", "client_secret", "gateway_api_keys"})
+_SECRET_FIELDS: Final = frozenset({"openai_api_key", "client_secret", "gateway_api_keys", "redis_url"})
 
 # Settings that are plain strings. Dynaconf parses every environment value as TOML, which silently turns
 # GATEWAY_API_VERSION=2024-10-21 into a date and a numeric key or deployment name into an int; for these we
@@ -263,6 +261,8 @@ _RAW_STRING_ENV: Final = {
     "entra_scope": "GATEWAY_ENTRA_SCOPE",
     "log_format": "GATEWAY_LOG_FORMAT",
     "log_level": "GATEWAY_LOG_LEVEL",
+    "redis_url": "GATEWAY_REDIS_URL",
+    "redis_prefix": "GATEWAY_REDIS_PREFIX",
 }
 
 # Required settings, in the order they are reported. api-version comes first: it is the Azure-specific one
@@ -401,6 +401,11 @@ def load_settings(
 
     data["default_query"] = _normalise_query(data.get("default_query"), data.pop("api_version", None))
 
+    try:
+        data = fleet.expand(data)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
     required = list(_REQUIRED)
     if data.get("api_surface") == "v1":
         required.remove("api-version")  # optional on Azure's v1 surface
@@ -436,6 +441,10 @@ def load_settings(
         # refuses them too), silently calling a different URL.
         raise _invalid("openai_model", settings.openai_model, "a deployment name, not a dot-segment")
     _check_entra(settings)
+    if settings.redis_url is not None:
+        url = urlsplit(settings.redis_url.get_secret_value())
+        if url.scheme not in ("redis", "rediss", "unix") or not (url.hostname or url.path):
+            raise _invalid("redis_url", None)
     return settings
 
 
