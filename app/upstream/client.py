@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from types import TracebackType
 
 import httpx
@@ -25,92 +24,19 @@ from app.upstream.budget import Budget, LocalBudget
 from app.upstream.errors import UpstreamUnavailable
 from app.upstream.limiter import Limiter, LocalLimiter
 from app.upstream.pool import DeploymentPool, Target
+from app.upstream.replies import UpstreamResponse, UpstreamStream, failure_outcome, unavailable
 from app.upstream.retry import RETRY_STATUSES, DeadlineExceeded, RetryPolicy, attempt
-from app.upstream.sse import SSEParser
 from app.upstream.transport import AiohttpTransport
 
 # httpx logs every request at INFO; with Litestar's root logging that is a formatted line per call on the hot path.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-__all__ = ["AzureChatClient", "UpstreamResponse", "UpstreamStream"]
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamResponse:
-    """Azure's reply as received: any status (4xx/5xx included), headers, and the raw body bytes.
-
-    ``deployment`` and ``endpoint`` say which deployment of the pool answered (the last attempt's).
-    """
-
-    status: int
-    headers: httpx.Headers
-    body: bytes
-    deployment: str = ""
-    endpoint: str = ""
-
-
-class UpstreamStream:
-    """Azure's reply to a ``stream: true`` request, open: status and headers now, the events as they come.
-
-    ``body`` holds the whole (JSON error) body when ``status`` is not 2xx, and is empty otherwise.
-    """
-
-    def __init__(self, response: httpx.Response, body: bytes, target: Target) -> None:
-        self.status = response.status_code
-        self.headers = response.headers
-        self.body = body
-        self.deployment = target.deployment.openai_model
-        self.endpoint = target.deployment.openai_base_url
-        self._response = response
-        self._host = target.host
-
-    async def events(self) -> AsyncIterator[bytes]:
-        """The ``data`` of each server-sent event, as bytes, in order; ``b"[DONE]"`` included.
-
-        Parsed from the raw bytes as they arrive (LF or CRLF line ends; multi-line data joined with LF; other
-        fields and comments ignored). Ends when the body ends. Raises ``UpstreamUnavailable`` if the
-        connection drops or a read times out mid-stream.
-        """
-        async for batch in self.event_batches():
-            for data in batch:
-                yield data
-
-    async def event_batches(self) -> AsyncIterator[list[bytes]]:
-        """As ``events``, but all the events one network read completed come together, in order.
-
-        So the route can answer with one write per read instead of one per event: a write is a system call,
-        and when Azure is fast a read holds dozens of chunks (a 1,000-chunk stream cost 1,000 writes).
-        """
-        parser = SSEParser()
-        try:
-            async for raw in self._response.aiter_bytes():  # content-decoded (gzip)
-                if batch := parser.feed(raw):
-                    yield batch
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise _unavailable(exc, self._host, "mid-stream") from None
-        if last := parser.close():
-            yield last
+__all__ = ["AzureChatClient", "UpstreamResponse", "UpstreamStream"]  # the replies live in replies.py
 
 
 _JSON = msgspec.json.Encoder()
 # Azure's id for one call: what Microsoft support asks for; logged with our request id.
 APIM_REQUEST_ID = "apim-request-id"
-
-
-def _failure_outcome(exc: Exception) -> str:
-    """The attempts metric's outcome for a call that got no HTTP response."""
-    return "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_error"
-
-
-def _unavailable(exc: Exception, host: str, when: str = "") -> UpstreamUnavailable:
-    """``when`` (e.g. "mid-stream") says at which point the failure happened, if not while connecting."""
-    if isinstance(exc, httpx.TimeoutException):
-        phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
-        where = f" {when}" if when else ""
-        return UpstreamUnavailable(f"Azure OpenAI at {host} timed out{where} ({phase} timeout)", timeout=True)
-    # str(exc) of a transport error names the socket problem, never request headers.
-    what = f"dropped the connection {when}" if when else "is unreachable"
-    return UpstreamUnavailable(f"Azure OpenAI at {host} {what}: {type(exc).__name__}: {exc}")
 
 
 def _tries() -> str:
@@ -232,7 +158,7 @@ class AzureChatClient:
                     if not stream:
                         await response.aclose()
             except (httpx.TimeoutException, httpx.TransportError) as exc:
-                outcome = _failure_outcome(exc)
+                outcome = failure_outcome(exc)
                 observe.note_attempt(outcome, None, target.name)
                 await self._judge(target, None, None, outcome)
                 raise
@@ -271,8 +197,8 @@ class AzureChatClient:
                 timeout=True,
             ) from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            unavailable = _unavailable(exc, call.last.host if call.last is not None else self._host)
-            raise UpstreamUnavailable(f"{unavailable}{_tries()}", timeout=unavailable.timeout) from None
+            failed = unavailable(exc, call.last.host if call.last is not None else self._host)
+            raise UpstreamUnavailable(f"{failed}{_tries()}", timeout=failed.timeout) from None
 
     async def post_chat(self, body: bytes, *, max_output: int | None = None) -> UpstreamResponse:
         """POST a Chat Completions request body (JSON bytes) and return Azure's reply untouched.
@@ -363,7 +289,7 @@ class AzureChatClient:
         except UpstreamUnavailable as exc:
             return False, str(exc)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            return False, str(_unavailable(exc, host))
+            return False, str(unavailable(exc, host))
         status = response.status_code
         if status in (200, 400, 422, 429):
             return True, f"HTTP {status} from {host}"
