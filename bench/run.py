@@ -486,6 +486,8 @@ def main() -> int:
     parser.add_argument("--litellm-venv", default=str(BENCH / ".venv-bench"))
     parser.add_argument("--output", default=str(OUT / "results.json"))
     parser.add_argument("--scaling-only", action="store_true", help="only re-run the --workers phase")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only re-run the slow-deployment phase (TTFE, 1,000 open streams), gateway alone")
     parser.add_argument("--access-log", action="store_true", help="run the gateway with its per-request log line")
     args = parser.parse_args()
     global ACCESS_LOG
@@ -501,6 +503,16 @@ def main() -> int:
     bench = Bench(args)
     bench.results["machine"] = bench.machine()
     bench.results["machine"]["access_log"] = args.access_log
+    if args.memory_only:  # the open-streams phase alone, printed and written to its own file
+        with bench.running():
+            bench.stub = start("stub", [*_cpus(args.pin, "1"), sys.executable, str(BENCH / "stub.py"), "--port",
+                                        str(PORTS["stub"]), "--slow-ms", str(SLOW_MS)], PORTS["stub"])
+            bench.servers.append(bench.stub)
+            bench.litellm = None
+            bench.slow_streams()
+        (OUT / "memory.json").write_text(json.dumps(bench.results["memory"], indent=1))
+        print(f"wrote {OUT / 'memory.json'}")
+        return 0
     if args.scaling_only:  # re-measure one phase into an existing results.json
         bench.results = json.loads(Path(args.output).read_text())
         with bench.running():
