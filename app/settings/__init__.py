@@ -1,5 +1,7 @@
-"""Settings: every field described once, layered with Dynaconf, validated at startup into a frozen ``Settings``.
+"""Settings: every field described once (``model.Settings``), layered with Dynaconf and validated at startup.
 
+``model`` holds the Struct and each field's description, ``fields`` derives the names and hints from it,
+``checks`` holds the rules that span values, ``load`` reads the layers, ``env_yaml`` reads NeMo Gym's file.
 Owns configuration only: it imports nothing else of the app, and every other layer reads ``Settings``.
 """
 

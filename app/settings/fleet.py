@@ -17,15 +17,13 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-import msgspec
-
-from app.settings.secret import Secret
+from app.settings.model import Deployment, Secret
 
 if TYPE_CHECKING:
-    from app.settings.load import Settings
+    from app.settings.model import Settings
 
 __all__ = ["Deployment", "expand", "pool_of"]
 
@@ -39,32 +37,6 @@ _KEYS: Final = frozenset(
      "weight", "auth"}
 )  # fmt: skip
 _NUMBERS: Final = {"rpm": "an integer >= 1", "tpm": "an integer >= 1", "weight": "a number > 0"}
-
-
-class Deployment(msgspec.Struct, frozen=True, kw_only=True):
-    """One Azure deployment of the pool, complete (what the entry left out filled from the top level)."""
-
-    name: str
-    """Unique label: the ``deployment`` in logs and metrics and the ``x-gateway-deployment`` header."""
-    openai_base_url: str
-    openai_api_key: Secret | None = None
-    openai_model: str
-    default_query: dict[str, str]
-    rpm: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    """Azure's requests-per-minute quota for it; None: no request budget (Azure's 429s still pause it)."""
-    tpm: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    """Azure's tokens-per-minute quota (estimated as Azure does: prompt characters / 4 + max output tokens)."""
-    weight: Annotated[float, msgspec.Meta(gt=0)] = 1.0
-    auth: Literal["api_key", "entra_id"] = "api_key"
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.openai_base_url).hostname or self.openai_base_url
-
-    @property
-    def quota_id(self) -> str:
-        """What Azure's quota belongs to (resource host + deployment): the key every replica shares."""
-        return f"{self.host}/{self.openai_model}"
 
 
 def _fail(index: int, key: str, expected: str, value: Any = None, *, show: bool = True) -> ValueError:

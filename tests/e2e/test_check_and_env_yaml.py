@@ -78,7 +78,8 @@ def test_check_on_the_v1_surface(tmp_path: Path, clean_emulator: Emulator) -> No
 def test_check_refuses_invalid_settings(tmp_path: Path) -> None:
     result = check(tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: api-version is not set") and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: 4 settings need fixing:\n  - api-version is not set")
+    assert "Traceback" not in result.stderr
 
 
 ENV_YAML = f"""\

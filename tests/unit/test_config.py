@@ -41,12 +41,30 @@ def write(root: Path, name: str, text: str) -> None:
     (root / name).write_text(text, encoding="utf-8")
 
 
+def problems_of(overrides: dict[str, object] | None = None, *, root: Path) -> tuple[str, ...]:
+    with pytest.raises(SettingsError) as info:
+        load_settings(overrides, root=root)
+    return info.value.problems
+
+
 def error_of(overrides: dict[str, object] | None = None, *, root: Path) -> str:
+    """The message when exactly one setting is wrong: one line."""
     with pytest.raises(SettingsError) as info:
         load_settings(overrides, root=root)
     message = str(info.value)
-    assert "\n" not in message
+    assert "\n" not in message and info.value.problems == (message,)
     return message
+
+
+NOT_SET = [
+    API_VERSION_MESSAGE,
+    "openai_base_url is not set: set openai_base_url in settings.toml or .secrets.toml, or the environment "
+    "variable GATEWAY_OPENAI_BASE_URL (for example https://my-resource.openai.azure.com)",
+    "openai_api_key is not set: set openai_api_key in settings.toml or .secrets.toml, or the environment "
+    "variable GATEWAY_OPENAI_API_KEY (for example <your Azure key>)",
+    "openai_model is not set: set openai_model in settings.toml or .secrets.toml, or the environment "
+    "variable GATEWAY_OPENAI_MODEL (for example gpt-4o-mini)",
+]
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,11 +77,28 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
 # --- the startup refusal, end to end --------------------------------------------------------------
 
 
+def test_missing_settings_are_all_reported_in_one_run(tmp_path: Path) -> None:
+    # Issue 13: four runs used to be needed to learn the four required settings, one per run.
+    result = run_cli("serve", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: 4 settings need fixing:", *(f"  - {m}" for m in NOT_SET)]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_and_invalid_settings_are_reported_together(tmp_path: Path) -> None:
+    write(tmp_path, "settings.toml", 'port = "abc"\nnum_concurrent_requests = 0\nlog_level = "loud"\n')
+    problems = problems_of({"read_timeout": "soon"}, root=tmp_path)
+    assert problems[:4] == tuple(NOT_SET)
+    assert [p.split(" ", 1)[0] for p in problems[4:]] == ["num_concurrent_requests", "port", "read_timeout",
+                                                         "log_level"]
+    assert all(" is invalid (got " in p for p in problems[4:])
+
+
 def test_missing_api_version_refuses_to_start(tmp_path: Path) -> None:
+    write(tmp_path, ".secrets.toml", SECRETS.replace('"api-version" = "2024-10-21"', ""))
     result = run_cli("serve", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {API_VERSION_MESSAGE}"
-    assert "GATEWAY_API_VERSION" in result.stderr and "2024-10-21" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -78,7 +113,7 @@ def test_invalid_port_from_environment_refuses_to_start(tmp_path: Path) -> None:
 
 
 def test_missing_api_version_message(tmp_path: Path) -> None:
-    assert error_of(root=tmp_path) == API_VERSION_MESSAGE
+    assert problems_of(root=tmp_path)[0] == API_VERSION_MESSAGE
 
 
 @pytest.mark.parametrize(
@@ -176,7 +211,7 @@ def test_only_the_two_files_in_root_are_read(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("DYNACONF_PORT", "9997")
     monkeypatch.setenv("SETTINGS_FILE_FOR_DYNACONF", str(tmp_path / ".secrets.toml"))
     monkeypatch.setenv("INCLUDES_FOR_DYNACONF", str(tmp_path / ".secrets.toml"))
-    assert error_of(root=root) == API_VERSION_MESSAGE
+    assert problems_of(root=root) == tuple(NOT_SET)
     write(root, ".secrets.toml", SECRETS)
     assert load_settings(root=root).port == 8000
 
@@ -266,3 +301,57 @@ def test_settings_is_frozen() -> None:
     )
     with pytest.raises(AttributeError):
         settings.port = 1  # type: ignore[misc]
+
+
+# --- misconfiguration caught before the first request (issue 13) ------------------------------------
+
+
+@pytest.mark.parametrize("version", ["banana", "2024-10", "2024-13-01", "v2", "2024-10-21-beta", " 2024-10-21"])
+def test_implausible_api_version_refuses_to_start(tmp_path: Path, version: str) -> None:
+    # Azure answers every request at such a version with a 400 "API version not supported", which clients
+    # would take for their own mistake.
+    write(tmp_path, ".secrets.toml", SECRETS)
+    message = error_of({"api_version": version}, root=tmp_path)
+    assert message.startswith(f"api-version is invalid (got {version!r}, expected a version Azure knows")
+    assert "2024-10-21" in message and "GATEWAY_API_VERSION" in message
+
+
+@pytest.mark.parametrize("version", ["2024-10-21", "2025-04-01-preview", "2031-01-01", "preview", "latest", "v1"])
+def test_plausible_api_versions_start(tmp_path: Path, version: str) -> None:
+    write(tmp_path, ".secrets.toml", SECRETS)
+    assert load_settings({"api_version": version}, root=tmp_path).api_version == version
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "https://res.openai.azure.com/openai/deployments/my-dep",
+        "https://res.openai.azure.com/openai/deployments/my-dep/",
+        "https://res.openai.azure.com/openai/deployments/my-dep/chat/completions",
+        "https://res.openai.azure.com/openai/deployments/my-dep/chat/completions?api-version=2025-01-01-preview",
+    ],
+)
+def test_full_deployment_url_as_endpoint_is_refused_with_the_fix(tmp_path: Path, pasted: str) -> None:
+    write(tmp_path, ".secrets.toml", SECRETS)
+    message = error_of({"openai_base_url": pasted}, root=tmp_path)
+    assert message.startswith("openai_base_url is a deployment's full URL")
+    assert 'openai_base_url = "https://res.openai.azure.com"' in message
+    assert 'openai_model = "my-dep"' in message
+    if "api-version=" in pasted:
+        assert 'default_query."api-version" = "2025-01-01-preview"' in message
+
+
+def test_endpoint_path_behind_a_proxy_is_kept(tmp_path: Path) -> None:
+    write(tmp_path, ".secrets.toml", SECRETS)
+    url = "https://apim.example.com/team/azure"
+    assert load_settings({"openai_base_url": url}, root=tmp_path).openai_base_url == url
+
+
+def test_every_field_has_its_description() -> None:
+    from app.settings.fields import FIELDS
+
+    for name in Settings.__struct_fields__:
+        doc = FIELDS[name]
+        assert doc.env == f"GATEWAY_{name.upper()}" and doc.example and doc.expected, name
+    assert FIELDS["openai_api_key"].secret and FIELDS["gateway_api_keys"].secret
+    assert FIELDS["openai_model"].raw_env and not FIELDS["port"].raw_env
