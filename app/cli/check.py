@@ -18,6 +18,7 @@ import msgspec
 from app.models import generated as m
 from app.service.azure import Gateway
 from app.settings import Settings
+from app.settings.fleet import pool_of
 from app.translate import responses_to_chat
 from app.upstream import AzureChatClient, upstream_url
 from app.wire.errors import GatewayError
@@ -63,8 +64,29 @@ async def _call(settings: Settings) -> tuple[bool, str]:
 
 
 def run_check(settings: Settings, out: TextIO | None = None) -> int:
-    """Print the report; 0 when Azure answered, 1 otherwise."""
+    """Print the report; 0 when Azure answered, 1 otherwise. A pool is checked deployment by deployment (each
+    alone, so a failing one cannot hide behind a failover)."""
     out = out or sys.stdout
+    pool = pool_of(settings)
+    if len(pool) == 1:
+        return _check_one(settings, out)
+    failed = 0
+    for index, deployment in enumerate(pool, 1):
+        print(f"deployment {index} of {len(pool)}: {deployment.name}", file=out)
+        alone = msgspec.structs.replace(
+            settings,
+            deployments=(deployment,),
+            openai_base_url=deployment.openai_base_url,
+            openai_api_key=deployment.openai_api_key,
+            openai_model=deployment.openai_model,
+            default_query=deployment.default_query,
+            auth=deployment.auth,
+        )
+        failed += _check_one(alone, out)
+    return 1 if failed else 0
+
+
+def _check_one(settings: Settings, out: TextIO) -> int:
     client_url = upstream_url(settings)
     lines = [
         ("endpoint", settings.openai_base_url),

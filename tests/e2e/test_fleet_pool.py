@@ -161,3 +161,53 @@ def test_a_failover_is_in_the_log_line_the_header_and_the_metrics(two_deployment
     assert logged["upstream_attempts"] == 2
     assert 'gateway_upstream_attempts_total{deployment="west",outcome="server_error"}' in metrics
     assert 'gateway_upstream_attempts_total{deployment="east",outcome="success"}' in metrics
+
+
+def test_a_spent_budget_waits_then_answers_503_with_retry_after(two_deployments: str) -> None:
+    """One deployment at 6 rpm (a request per 10 s): the second request cannot get budget within
+    max_queue_wait, so it is a 503 with Retry-After - never sent to Azure to collect a 429."""
+    settings = pool_settings(two_deployments)
+    east, _ = settings.deployments
+    slow = Deployment(**{**_fields(east), "rpm": 6})
+    with running(create_app(pool_settings(two_deployments, deployments=(slow,), max_queue_wait=0.3))) as gateway:
+        body = {"model": "x", "messages": [{"role": "user", "content": "hi"}]}
+        first = httpx.post(f"{gateway}/v1/chat/completions", json=body)
+        second = httpx.post(f"{gateway}/v1/chat/completions", json=body)
+    assert first.status_code == 200
+    assert second.status_code == 503 and int(second.headers["retry-after"]) >= 1
+    error = second.json()["error"]
+    assert error["code"] == "gateway_busy" and "No Azure budget left on east" in error["message"]
+    assert stats(two_deployments)["east"]["received"] == 1
+
+
+def test_routing_leans_on_the_deployment_with_budget_left(two_deployments: str) -> None:
+    """east has 60 rpm (one request a second, as the emulator enforces too), west no limit: a burst goes
+    to west except what east's budget grants, and east is never pushed into Azure's 429s."""
+    httpx.put(f"{two_deployments}/_emulator/deployments/east", json={"rpm": 60}).raise_for_status()
+    settings = pool_settings(two_deployments)
+    east, west = settings.deployments
+    limited = Deployment(**{**_fields(east), "rpm": 60})
+    with running(create_app(pool_settings(two_deployments, deployments=(limited, west)))) as gateway:
+        started = time.monotonic()
+        result = drive([gateway], 60, concurrency=6)
+        elapsed = time.monotonic() - started
+    counts = stats(two_deployments)
+    assert result.statuses == {200: 60}
+    assert counts["east"]["accepted"] <= 2 + elapsed, (counts["east"], elapsed)
+    assert counts["east"]["throttled"] <= 2, counts["east"]
+    assert result.deployments["west"] >= 60 - 2 - elapsed
+
+
+def test_check_tries_every_deployment_of_the_pool(two_deployments: str) -> None:
+    """`python -m app check` on a pool calls each deployment alone: a failing one cannot hide behind failover."""
+    import io
+
+    from app.cli.check import run_check
+
+    outage(two_deployments, "west", {"fault": "server_error", "status": 503})
+    out = io.StringIO()
+    assert run_check(pool_settings(two_deployments, max_retries=0), out) == 1
+    text = out.getvalue()
+    assert "deployment 1 of 2: east" in text and "deployment 2 of 2: west" in text
+    east, west = text.split("deployment 2 of 2: west")
+    assert "upstream:    OK" in east and "FAILED" in west and "HTTP 503" in west
