@@ -25,7 +25,7 @@ from app.upstream.errors import UpstreamUnavailable
 from app.upstream.limiter import Limiter, LocalLimiter
 from app.upstream.pool import DeploymentPool, Target
 from app.upstream.replies import UpstreamResponse, UpstreamStream, failure_outcome, unavailable
-from app.upstream.retry import RETRY_STATUSES, DeadlineExceeded, RetryPolicy, attempt
+from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
 from app.upstream.transport import AiohttpTransport
 
 # httpx logs every request at INFO; with Litestar's root logging that is a formatted line per call on the hot path.
@@ -172,9 +172,8 @@ class AzureChatClient:
         return response
 
     async def _judge(self, target: Target, status: int | None, headers: httpx.Headers | None, outcome: str) -> None:
+        target.last_outcome = outcome  # a failover from it names this as the reason
         await self.pool.settle(target, status, headers)
-        if (status is None or status in RETRY_STATUSES) and self.pool.failover_ready(target):
-            self.pool.failed_over(target, outcome)
 
     async def attempt(
         self, call: _Call, fn: Callable[[], Awaitable[httpx.Response]], deadline: float

@@ -61,6 +61,8 @@ class Target:
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown)
         self.level = 1.0
         """Share of its budget left when last asked: routing leans towards fuller deployments."""
+        self.last_outcome = ""
+        """The outcome of its last attempt (the reason a failover from it gives)."""
         metrics.BREAKER_STATE.labels(self.name).set(0)
 
     def body_for(self, body: bytes, first_model: str) -> bytes:
@@ -117,6 +119,8 @@ class DeploymentPool:
                         metrics.BUDGET_WAIT.observe(loop.time() - started)
                     target.breaker.dispatched()
                     self._breaker_metric(target)
+                    if avoid is not None and target is not avoid:
+                        self._failed_over(avoid, target)
                     return target
                 soonest = min(soonest, wait)
             now = loop.time()
@@ -162,9 +166,10 @@ class DeploymentPool:
             if fewer_requests or fewer_tokens:
                 await self.budget.correct(quota, requests, tokens)
 
-    def failed_over(self, target: Target, reason: str) -> None:
-        metrics.FAILOVERS.labels(target.name, reason).inc()
-        log.info("deployment %s got %s; the next attempt goes to another deployment", target.name, reason)
+    def _failed_over(self, source: Target, target: Target) -> None:
+        reason = source.last_outcome or "unknown"
+        metrics.FAILOVERS.labels(source.name, reason).inc()
+        log.info("deployment %s got %s; failing over to %s", source.name, reason, target.name)
 
     def _breaker_metric(self, target: Target) -> None:
         metrics.BREAKER_STATE.labels(target.name).set(STATE_VALUE[target.breaker.state])
