@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint models emulator bench clean
+.PHONY: run test lint models emulator bench bench-ab clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ bench: $(STAMP)
 	$(PY) bench/run.py --litellm-venv $(BENCH_VENV) $(BENCH_ARGS)
 	$(PY) bench/report.py
 	$(BENCH_VENV)/bin/python bench/chart.py
+
+# A/B against another commit (default: the one before the service-layer redesign) by instructions per
+# request under callgrind, which a busy machine cannot disturb, then by wall clock on one stub.
+BASE ?= cf1c875
+bench-ab: $(STAMP)
+	rm -rf bench/out/ab-base && git worktree add --detach bench/out/ab-base $(BASE)
+	$(PY) bench/instructions.py --base bench/out/ab-base
+	$(PY) bench/ab.py --base bench/out/ab-base
+	git worktree remove --force bench/out/ab-base
 
 models: $(STAMP)
 	$(PY) scripts/generate_models.py
