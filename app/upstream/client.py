@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
+from typing import Any
 
 import httpx
 import msgspec
@@ -131,7 +132,7 @@ class AzureChatClient:
         return httpx.Headers({**base, **auth})
 
     async def _dispatch(
-        self, call: _Call, body: bytes, tokens: int, deadline: float, stream: bool, timeout: dict[str, float | None]
+        self, call: _Call, body: bytes, tokens: int, deadline: float, stream: bool, extensions: dict[str, Any]
     ) -> httpx.Response:
         """One attempt at the deployment the pool picks: status and headers in (a whole body unless a 2xx stream).
 
@@ -145,7 +146,6 @@ class AzureChatClient:
             # Per attempt: a retry after a long wait gets a fresh Entra token.
             headers = await self._headers_for(target, target.stream_headers if stream else target.headers)
             content = target.body_for(body, self.pool.first_model)
-            extensions = {"timeout": timeout}
             request = httpx.Request("POST", target.url, headers=headers, content=content, extensions=extensions)
             try:
                 response = await self._transport.handle_async_request(request)
@@ -209,7 +209,7 @@ class AzureChatClient:
         call, tokens = _Call(), _estimate(body, max_output)
         async with self.limiter.acquire(deadline):
             response = await self.attempt(
-                call, lambda: self._dispatch(call, body, tokens, deadline, False, self._extensions["timeout"]), deadline
+                call, lambda: self._dispatch(call, body, tokens, deadline, False, self._extensions), deadline
             )
         target = call.last
         assert target is not None
@@ -234,7 +234,7 @@ class AzureChatClient:
         default = self._client.timeout
         idle = min(self._stream_idle_timeout, default.read or self._stream_idle_timeout)
         timeout = httpx.Timeout(connect=default.connect, read=idle, write=default.write, pool=default.pool)
-        timeout_ext = timeout.as_dict()
+        extensions = {"timeout": timeout.as_dict()}
         call, tokens = _Call(), _estimate(body, max_output)
 
         # One attempt of the pre-body phase: status and headers (and a whole error body), no events yet, so a
@@ -243,7 +243,7 @@ class AzureChatClient:
         # writes one chunk per read (h11 split a fast stream into one read per event).
         async with self.limiter.acquire(deadline):
             response = await self.attempt(
-                call, lambda: self._dispatch(call, body, tokens, deadline, True, timeout_ext), deadline
+                call, lambda: self._dispatch(call, body, tokens, deadline, True, extensions), deadline
             )
             assert call.last is not None
             try:

@@ -63,7 +63,9 @@ class Target:
         """Share of its budget left when last asked: routing leans towards fuller deployments."""
         self.last_outcome = ""
         """The outcome of its last attempt (the reason a failover from it gives)."""
-        metrics.BREAKER_STATE.labels(self.name).set(0)
+        self.gauge = metrics.BREAKER_STATE.labels(self.name)
+        self.gauge.set(0)
+        self.gauge_value = 0
 
     def body_for(self, body: bytes, first_model: str) -> bytes:
         """On Azure's v1 surface the deployment is the body's ``model``: rewrite it for this deployment."""
@@ -81,6 +83,8 @@ class DeploymentPool:
         self.first_model = self.targets[0].deployment.openai_model
         self._max_wait = settings.max_queue_wait
         self._random = random.Random()
+        only = self.targets[0]
+        self._single = only if len(self.targets) == 1 and not only.quota.limited else None
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -102,9 +106,14 @@ class DeploymentPool:
 
     async def choose(self, tokens: int, deadline: float, avoid: Target | None = None) -> Target:
         """The deployment the next attempt goes to, its budget spent; waits for budget if all are short."""
+        if self._single is not None:  # one deployment, no quota: nothing to choose or spend (the hot path)
+            self._single.breaker.dispatched()
+            self._breaker_metric(self._single)
+            return self._single
         loop = asyncio.get_running_loop()
         started = loop.time()
         give_up = min(deadline, started + self._max_wait)
+        waited = False
         while True:
             soonest = float("inf")
             for target in self._order(avoid):
@@ -115,7 +124,7 @@ class DeploymentPool:
                     target.level = grant.level
                     grant_ok, wait = grant.ok, grant.wait
                 if grant_ok:
-                    if loop.time() > started:
+                    if waited:
                         metrics.BUDGET_WAIT.observe(loop.time() - started)
                     target.breaker.dispatched()
                     self._breaker_metric(target)
@@ -133,6 +142,7 @@ class DeploymentPool:
                 )
             # A little jitter, so the replicas that all waited for the same refill do not all ask at once.
             await asyncio.sleep(soonest + self._random.uniform(0, 0.01))
+            waited = True
 
     async def settle(self, target: Target, status: int | None, headers: Mapping[str, str] | None) -> None:
         """Judge an attempt: ``status`` None means no HTTP answer (timeout, connection error)."""
@@ -172,7 +182,10 @@ class DeploymentPool:
         log.info("deployment %s got %s; failing over to %s", source.name, reason, target.name)
 
     def _breaker_metric(self, target: Target) -> None:
-        metrics.BREAKER_STATE.labels(target.name).set(STATE_VALUE[target.breaker.state])
+        value = STATE_VALUE[target.breaker.state]
+        if value != target.gauge_value:
+            target.gauge.set(value)
+            target.gauge_value = value
 
     def describe(self) -> list[dict[str, object]]:
         """Per deployment: breaker state and budget level, for /readyz."""
