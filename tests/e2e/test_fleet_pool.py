@@ -211,3 +211,14 @@ def test_check_tries_every_deployment_of_the_pool(two_deployments: str) -> None:
     assert "deployment 1 of 2: east" in text and "deployment 2 of 2: west" in text
     east, west = text.split("deployment 2 of 2: west")
     assert "upstream:    OK" in east and "FAILED" in west and "HTTP 503" in west
+
+
+def test_v1_surface_names_each_deployment_in_the_body(two_deployments: str) -> None:
+    """On Azure's v1 surface the deployment is the body's model: each attempt carries its own deployment's."""
+    settings = pool_settings(two_deployments, api_surface="v1")
+    with running(create_app(settings)) as gateway:
+        result = drive([gateway], 40, concurrency=4)
+    assert result.statuses == {200: 40}
+    counts = stats(two_deployments)
+    assert counts["east"]["accepted"] == result.deployments["east"] > 0
+    assert counts["west"]["accepted"] == result.deployments["west"] > 0

@@ -166,3 +166,14 @@ def test_unreachable_redis_falls_back_to_local_budgets_and_says_so(caplog: pytes
     with caplog.at_level("WARNING", logger="app.upstream.coordinator"):
         asyncio.run(run())
     assert sum("serving on this process's own budgets" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_probe_that_never_got_an_answer_lets_the_next_one_go() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(1, 5.0, clock)
+    breaker.failure()
+    clock.now += 5
+    breaker.dispatched()
+    assert not breaker.available()
+    breaker.released()  # the client went away before Azure answered: nothing learnt
+    assert breaker.available() and breaker.state == "half_open"
