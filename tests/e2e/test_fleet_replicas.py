@@ -1,4 +1,5 @@
-"""One Azure budget for the fleet: real gateway processes share a deployment's quota through Redis.
+"""The fleet with real gateway processes: they share a deployment's quota through Redis, survive Redis going
+away, and fail over across a pool of deployments (the in-process details are in test_fleet_pool.py).
 
 The emulator enforces the quota the way Azure does (per second) and counts what it accepted and throttled,
 so "the fleet stays within the budget" is measured where Azure would measure it.
@@ -119,3 +120,61 @@ def test_redis_stopped_mid_run_requests_keep_succeeding_and_readyz_says_so(
         assert metrics["gateway_coordinator_errors_total"] >= 1
     log = gws[0].log
     assert "serving on this process's own budgets" in log and "Traceback" not in log
+
+
+def test_two_processes_on_a_pool_fail_over_and_take_the_deployment_back(tmp_path: Path) -> None:
+    """Two gateway processes sharing a pool of two deployments through Redis: equal weights share the load
+    30-70%; with one deployment answering 503 every request is answered and the failing one sees only each
+    process's few breaker attempts and probes; after it recovers traffic returns to it."""
+    import json
+    import math
+    import time
+
+    url = require_redis()
+    prefix = new_prefix()
+    cooldown, failures, concurrency = 1.0, 3, 4
+    config = EmulatorConfig(deployments=("east", "west"))
+    with running(create_emulator_app(config)) as emulator:
+        pool = [{"openai_base_url": emulator, "openai_model": n, "openai_api_key": AZURE_KEY} for n in ("east", "west")]
+        env = {
+            "GATEWAY_DEPLOYMENTS": json.dumps(pool),
+            "GATEWAY_API_VERSION": API_VERSION,
+            "GATEWAY_REDIS_URL": url,
+            "GATEWAY_REDIS_PREFIX": prefix,
+            "GATEWAY_BREAKER_FAILURES": str(failures),
+            "GATEWAY_BREAKER_COOLDOWN": str(cooldown),
+            "GATEWAY_ACCESS_LOG": "false",
+            "GATEWAY_LOG_LEVEL": "warning",
+        }
+        try:
+            with fleet(tmp_path, 2, env) as gws:
+                urls = [g.url for g in gws]
+                shared = drive(urls, 100, concurrency=concurrency)
+                assert shared.statuses == {200: 100}
+                assert 30 <= shared.deployments["east"] <= 70, shared.deployments
+
+                set_outage(emulator, "west", {"fault": "server_error", "status": 503})
+                started = time.monotonic()
+                during = drive(urls, 80, concurrency=concurrency)
+                elapsed = time.monotonic() - started
+                failed = deployment_stats(emulator)["west"]["failed"]
+                assert during.statuses == {200: 80} and during.deployments == {"east": 80}
+                per_process = failures + concurrency + math.ceil(elapsed / cooldown) + 1
+                assert failed <= 2 * per_process, (failed, elapsed)
+
+                set_outage(emulator, "west", None)
+                time.sleep(cooldown + 0.2)
+                after = drive(urls, 100, concurrency=concurrency)
+                assert after.statuses == {200: 100}
+                assert after.deployments["west"] >= 25, after.deployments
+        finally:
+            delete_prefix(url, prefix)
+
+
+def set_outage(emulator: str, name: str, fault: dict[str, Any] | None) -> None:
+    httpx.put(f"{emulator}/_emulator/deployments/{name}", json={"outage": fault}).raise_for_status()
+
+
+def deployment_stats(emulator: str) -> dict[str, dict[str, Any]]:
+    data: dict[str, dict[str, Any]] = httpx.get(f"{emulator}/_emulator/deployments").json()
+    return data
