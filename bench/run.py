@@ -497,6 +497,7 @@ def main() -> int:
     ACCESS_LOG = "true" if args.access_log else "false"
     if args.quick:
         args.duration, args.repeats, args.stream_samples = 2.0, 1, 5
+        args.fleet_requests = min(args.fleet_requests, 50)
     if shutil.which("wrk") is None:
         print("wrk is not installed: run bench/setup.sh (apt-get install wrk)", file=sys.stderr)
         return 2
