@@ -95,6 +95,47 @@ def responses_large() -> dict[str, Any]:
     }
 
 
+def responses_codex() -> dict[str, Any]:
+    """A Codex CLI turn 2 as its default configuration sends it (shapes from a capture of Codex 0.171):
+    developer messages, function tools, a namespace group, a custom grammar tool, client tool search and
+    web search, client_metadata, and the reasoning item replayed with content null before the call and its
+    output. The hosted tool is omitted, the rest flattened to functions: the client-tool path's cost."""
+    long = _SENTENCE * 40
+    function = {k: v for k, v in TOOLS[0].items() if k != "strict"}
+    tools: list[dict[str, Any]] = [
+        {**function, "name": name, "strict": False} for name in ("exec_command", "write_stdin", "view_image")
+    ]
+    tools += [
+        {"type": "namespace", "name": "multi_agent_v1", "description": "Sub-agents.",
+         "tools": [{**function, "name": n} for n in ("spawn_agent", "send_input", "close_agent")]},
+        {"type": "custom", "name": "apply_patch", "description": "Apply a patch.",
+         "format": {"type": "grammar", "syntax": "lark", "definition": long[:578]}},
+        {"type": "tool_search", "execution": "client", "description": "Find tools.",
+         "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}},
+        {"type": "web_search", "external_web_access": False},
+    ]  # fmt: skip
+    return {
+        "model": "gpt-5.5",
+        "stream": False,
+        "input": [
+            {"type": "message", "id": "msg_1", "role": "developer", "content": [{"type": "input_text", "text": long}]},
+            {"type": "message", "id": "msg_2", "role": "user", "content": [{"type": "input_text", "text": "ls"}]},
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "Run ls."}],
+             "content": None, "encrypted_content": None},
+            {"type": "function_call", "status": "completed", "id": "fc_1", "name": "exec_command",
+             "arguments": '{"cmd": "ls"}', "call_id": "call_1"},
+            {"type": "function_call_output", "id": "fco_1", "call_id": "call_1", "output": long[:171]},
+        ],
+        "tools": tools,
+        "tool_choice": "auto",
+        "parallel_tool_calls": True,
+        "store": False,
+        "include": ["reasoning.encrypted_content"],
+        "prompt_cache_key": "0f8e6c1a-2b9d-4c1e-9a7b-5d3f2e1c0b9a",
+        "client_metadata": {k: "id" for k in ("thread_id", "session_id", "turn_id", "root_turn_id")},
+    }  # fmt: skip
+
+
 def chat_small(stream: bool = False, max_tokens: int | None = None) -> dict[str, Any]:
     message = {"role": "user", "content": "Say hello in one short sentence."}
     body: dict[str, Any] = {"model": MODEL, "messages": [message]}

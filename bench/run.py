@@ -38,7 +38,7 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench import fleet, payloads, sse_client  # noqa: E402
+from bench import fleet, inbound, payloads, sse_client  # noqa: E402
 
 API_VERSION = "2024-10-21"
 MASTER_KEY = "sk-bench-master-key"
@@ -71,6 +71,10 @@ class Scenario:
 SCENARIOS = [
     Scenario("responses_small", "/v1/responses", payloads.responses_small(), note="one short user message"),
     Scenario("responses_large", "/v1/responses", payloads.responses_large(), note="50 turns with tools, ~50 KB"),
+    Scenario(
+        "responses_codex", "/v1/responses", payloads.responses_codex(),
+        note="Codex CLI turn 2: namespace/custom/tool_search tools, web_search omitted, reasoning replayed",
+    ),
     Scenario("responses_stream", "/v1/responses", payloads.responses_small(True, 16), True, "16 chunks"),
     Scenario("responses_stream_1000", "/v1/responses", payloads.responses_small(True, 1000), True, "1,000 chunks"),
     Scenario("chat_small", "/v1/chat/completions", payloads.chat_small(), note="one short user message"),
@@ -535,6 +539,8 @@ def main() -> int:
         bench.stub_capacity()
         bench.results["gateway_rss_after_load_mib"] = rss_mib(bench.gateway.pid)
         bench.scaling()  # the stub must still be up
+    # Issue 13: the 30 MiB hostile bodies at once, /healthz latency and RSS meanwhile (its own gateway).
+    bench.results["inbound"] = inbound.measure()
     if args.skip_fleet:
         bench.note("Fleet phase skipped (--skip-fleet).")
     else:  # its own emulator and gateways; the machine's Redis

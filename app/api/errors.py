@@ -12,7 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from app.telemetry import observe
-from app.wire.errors import GatewayError, from_validation_error, invalid_request
+from app.wire.errors import GatewayError, from_validation_error, invalid_request, too_large
 
 log = logging.getLogger("app.api.errors")
 
@@ -41,7 +41,7 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[byte
     elif status == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
     elif status == 413:
-        message = "The request body is too large."
+        return to_response(too_large("The request body is too large."))
     elif status == 400 and request.headers.get("content-length", "0") == "0" and request.method == "POST":
         # Litestar's "Validation failed for POST /v1/..." for a missing body says nothing useful.
         error = invalid_request("The request body is empty: send a JSON object.", code="invalid_json")

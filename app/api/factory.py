@@ -11,10 +11,14 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import __version__
 from app.api.chat import ChatCompletionsController
+from app.api.disconnect import CancelOnDisconnect
 from app.api.docs import DocsController, docs_static
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.guards import api_key_guard
 from app.api.health import Health, HealthController
+from app.api.inbound import InboundGuard
+from app.api.models import ModelsController
+from app.api.outbound import Scrubbed
 from app.api.responses import ResponsesController
 from app.service.azure import Gateway
 from app.service.chat import ChatService
@@ -52,6 +56,7 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         route_handlers=[
             ResponsesController,
             ChatCompletionsController,
+            ModelsController,
             HealthController,
             MetricsController,
             DocsController,
@@ -72,15 +77,19 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         openapi_config=OpenAPIConfig(
             title="azure-openai-gateway", version=__version__, path="/_litestar", render_plugins=[JsonRenderPlugin()]
         ),
-        state=State({"gateway": gateway, "health": health}),
+        state=State({"gateway": gateway, "health": health, "settings": settings}),
         guards=[guard] if guard else [],
         request_max_body_size=settings.max_body_bytes,
         middleware=[PROMETHEUS.middleware],
         plugins=[logging_plugin(settings)],
     )
     # Outside Litestar's own stack (not `middleware=`), so every response - errors and 404s included - is
-    # observed, logged once and carries x-request-id and Server-Timing.
-    app.asgi_handler = Observed(app.asgi_handler, log_all=settings.access_log)
+    # observed, logged once and carries x-request-id and Server-Timing; inside that, every body is read under
+    # the inbound limits before Litestar sees it, a client that hangs up cancels its request's work
+    # (app/api/disconnect.py, and the log line says so), and every response leaves scrubbed of credentials.
+    app.asgi_handler = Observed(
+        InboundGuard(CancelOnDisconnect(Scrubbed(app.asgi_handler)), settings), log_all=settings.access_log
+    )
     return app
 
 

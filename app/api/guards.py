@@ -9,6 +9,7 @@ them every time, so timing reveals neither a key nor which one matched.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -18,31 +19,31 @@ from litestar.types import Guard
 from app.settings import Settings
 from app.wire.errors import GatewayError
 
-__all__ = ["api_key_guard"]
+__all__ = ["api_key_guard", "key_check"]
 
 PROTECTED_PREFIX = "/v1/"
 
 
-def _presented(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    authorization = connection.headers.get("authorization")
+def _presented(headers: Mapping[str, str]) -> str | None:
+    authorization = headers.get("authorization")
     if authorization:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-    key = connection.headers.get("api-key")
+    key = headers.get("api-key")
     return key.strip() if key and key.strip() else None
 
 
-def api_key_guard(settings: Settings) -> Guard | None:
-    """A Litestar guard for ``settings.gateway_api_keys``, or None when no keys are configured."""
+def key_check(settings: Settings) -> Callable[[Mapping[str, str]], None] | None:
+    """A check of a request's headers against ``settings.gateway_api_keys`` (raises the 401), or None when no
+    keys are configured. Run by the inbound guard before a body is read, and by the Litestar guard for every
+    other ``/v1/*`` request."""
     keys = [key.get_secret_value().encode() for key in settings.gateway_api_keys]
     if not keys:
         return None
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if not connection.scope["path"].startswith(PROTECTED_PREFIX):
-            return
-        presented = _presented(connection)
+    def check(headers: Mapping[str, str]) -> None:
+        presented = _presented(headers)
         if presented is None:
             raise GatewayError(
                 401,
@@ -63,5 +64,18 @@ def api_key_guard(settings: Settings) -> Guard | None:
                 code="invalid_api_key",
                 headers={"www-authenticate": "Bearer"},
             )
+
+    return check
+
+
+def api_key_guard(settings: Settings) -> Guard | None:
+    """A Litestar guard for ``settings.gateway_api_keys``, or None when no keys are configured."""
+    check = key_check(settings)
+    if check is None:
+        return None
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope["path"].startswith(PROTECTED_PREFIX):
+            check(connection.headers)
 
     return guard

@@ -9,12 +9,14 @@ small token limit. The report never shows a credential.
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import msgspec
 
+from app.cli.sockets import running_emulator
 from app.models import generated as m
 from app.service.azure import Gateway
 from app.settings import Settings
@@ -63,13 +65,23 @@ async def _call(settings: Settings) -> tuple[bool, str]:
     return True, f"OK in {elapsed:.0f} ms: model {chat.model}, finish_reason {finish}, answer {text[:80]!r}"
 
 
-def run_check(settings: Settings, out: TextIO | None = None) -> int:
-    """Print the report; 0 when Azure answered, 1 otherwise. A pool is checked deployment by deployment (each
+async def _checked(settings: Settings, emulator: tuple[Any, socket.socket] | None) -> tuple[bool, str]:
+    if emulator is None:
+        return await _call(settings)
+    async with running_emulator(*emulator):
+        return await _call(settings)
+
+
+def run_check(
+    settings: Settings, out: TextIO | None = None, *, emulator: tuple[Any, socket.socket] | None = None
+) -> int:
+    """Print the report; 0 when Azure answered, 1 otherwise. ``emulator``: its config and bound socket, served
+    for the duration of the call (``check --emulator``). A pool is checked deployment by deployment (each
     alone, so a failing one cannot hide behind a failover)."""
     out = out or sys.stdout
     pool = pool_of(settings)
-    if len(pool) == 1:
-        return _check_one(settings, out)
+    if len(pool) == 1 or emulator is not None:  # the emulator stands in for the one deployment
+        return _check_one(settings, out, emulator)
     failed = 0
     for index, deployment in enumerate(pool, 1):
         print(f"deployment {index} of {len(pool)}: {deployment.name}", file=out)
@@ -82,11 +94,11 @@ def run_check(settings: Settings, out: TextIO | None = None) -> int:
             default_query=deployment.default_query,
             auth=deployment.auth,
         )
-        failed += _check_one(alone, out)
+        failed += _check_one(alone, out, None)
     return 1 if failed else 0
 
 
-def _check_one(settings: Settings, out: TextIO) -> int:
+def _check_one(settings: Settings, out: TextIO, emulator: tuple[Any, socket.socket] | None) -> int:
     client_url = upstream_url(settings)
     lines = [
         ("endpoint", settings.openai_base_url),
@@ -97,6 +109,6 @@ def _check_one(settings: Settings, out: TextIO) -> int:
     ]
     for name, value in lines:
         print(f"{name + ':':13}{value}", file=out)
-    ok, outcome = asyncio.run(_call(settings))
+    ok, outcome = asyncio.run(_checked(settings, emulator))
     print(f"{'upstream:':13}{outcome}", file=out, flush=True)
     return 0 if ok else 1

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.cli.server import DrainingServer
+from app.cli.sockets import LOOPBACK, ListenError, listen, running_emulator
+from app.cli.sockets import url as _url
 from app.settings.load import (
     DEFAULT_API_VERSION_EXAMPLE,
     Settings,
@@ -27,7 +29,6 @@ from app.settings.load import (
 
 EMULATOR_DEFAULT_PORT = 8001
 EMULATOR_DEFAULT_DEPLOYMENT = "gpt-4o-mini"
-LOOPBACK = "127.0.0.1"
 
 
 def _port(text: str) -> int:
@@ -105,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--api-version", metavar="V", help="Azure api-version (as for serve)")
     _add_env_yaml(check)
+    check.add_argument(
+        "--emulator",
+        action="store_true",
+        help="check against the built-in Azure emulator started on a free loopback port (as serve --emulator): "
+        "shows what a working setup reports",
+    )
 
     emulator = commands.add_parser(
         "emulator",
@@ -164,13 +171,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             from app.cli.check import run_check
 
-            settings = load_settings({"api_version": args.api_version}, defaults=_env_yaml_defaults(args))
-            return run_check(settings)
+            overrides = {"api_version": args.api_version}
+            if args.emulator:
+                settings, config, sock = _emulated(overrides, _env_yaml_defaults(args))
+                return run_check(settings, emulator=(config, sock))
+            return run_check(load_settings(overrides, defaults=_env_yaml_defaults(args)))
         return _serve(args)
     except SettingsError as exc:
         # The message already says what to set and where; a traceback would only bury it.
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ListenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         # uvicorn re-raises the SIGINT it captured once it has shut down cleanly.
         return 0
@@ -188,37 +201,47 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.emulator:
         settings = load_settings(overrides, defaults=from_env_yaml)
         check_exposure(settings)
-        gateway_url = _url(settings.host, settings.port)
-        banner = f"gateway on {gateway_url}/v1 -> Azure OpenAI at {settings.openai_base_url}"
-        return _run(_serve_gateway(settings, banner=banner))
+        sock = listen(settings.host, settings.port)  # a taken port is the first and only thing reported
+        banner = f"gateway on {_url(settings.host, settings.port)}/v1 -> Azure OpenAI at {settings.openai_base_url}"
+        return _run(_serve_gateway(settings, sock, banner=banner))
 
-    from app.emulator import EmulatorConfig
-
-    # Bind the emulator's socket now and hand it to uvicorn: no window in which another process could take
-    # the "free" port between choosing it and listening on it.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((LOOPBACK, 0))
-    emulator_url = _url(LOOPBACK, sock.getsockname()[1])
-    config = EmulatorConfig()
-    settings = load_settings(
-        {**overrides, "openai_base_url": emulator_url, "openai_api_key": config.api_key, "auth": "api_key"},
-        # Below the files and the environment: a configured deployment/api-version is still used, so the
-        # emulator can stand in for a real Azure setup without editing it.
-        defaults={
-            "openai_model": EMULATOR_DEFAULT_DEPLOYMENT,
-            "default_query": {"api-version": DEFAULT_API_VERSION_EXAMPLE},
-            **from_env_yaml,
-        },
-    )
+    settings, config, emulator_sock = _emulated(overrides, from_env_yaml)
     check_exposure(settings)
-    config = EmulatorConfig(api_key=config.api_key, deployments=(settings.openai_model,))
+    sock = listen(settings.host, settings.port)
     banner = (
-        f"Azure EMULATOR on {emulator_url} (not real Azure) — gateway on "
+        f"Azure EMULATOR on {settings.openai_base_url} (not real Azure) — gateway on "
         f"{_url(settings.host, settings.port)}/v1 (deployment {settings.openai_model!r}, "
         f"api-version {settings.api_version})"
     )
-    return _run(_serve_gateway(settings, emulator=(config, sock), banner=banner))
+    return _run(_serve_gateway(settings, sock, emulator=(config, emulator_sock), banner=banner))
+
+
+def _emulated(overrides: dict[str, Any], from_env_yaml: dict[str, Any]) -> tuple[Settings, Any, socket.socket]:
+    """Settings pointed at an emulator on a free loopback port, its config, and its already-bound socket.
+
+    Bound now and handed to uvicorn: no window in which another process could take the "free" port between
+    choosing it and listening on it.
+    """
+    from app.emulator import EmulatorConfig
+
+    sock = listen(LOOPBACK, 0)
+    emulator_url = _url(LOOPBACK, sock.getsockname()[1])
+    config = EmulatorConfig()
+    try:
+        settings = load_settings(
+            {**overrides, "openai_base_url": emulator_url, "openai_api_key": config.api_key, "auth": "api_key"},
+            # Below the files and the environment: a configured deployment/api-version is still used, so the
+            # emulator can stand in for a real Azure setup without editing it.
+            defaults={
+                "openai_model": EMULATOR_DEFAULT_DEPLOYMENT,
+                "default_query": {"api-version": DEFAULT_API_VERSION_EXAMPLE},
+                **from_env_yaml,
+            },
+        )
+    except SettingsError:
+        sock.close()
+        raise
+    return settings, EmulatorConfig(api_key=config.api_key, deployments=(settings.openai_model,)), sock
 
 
 _WORKER_SETTINGS_ENV = "_GATEWAY_WORKER_SETTINGS"
@@ -238,8 +261,13 @@ def _serve_workers(overrides: dict[str, Any], defaults: dict[str, Any], workers:
 
     import uvicorn
 
+    from app.api.connection import GuardedHttpTools, server_options
+
     settings = load_settings(overrides, defaults=defaults)  # fail here, once, with the one-line message
     check_exposure(settings)
+    # uvicorn's supervisor binds after this banner and exits with its own log line on a taken port; a trial
+    # bind (released at once, never listened on) reports that first, as the single-process path does.
+    listen(settings.host, settings.port).close()
     _banner(
         f"gateway on {_url(settings.host, settings.port)}/v1 -> Azure OpenAI at {settings.openai_base_url} "
         f"({workers} workers)"
@@ -257,9 +285,9 @@ def _serve_workers(overrides: dict[str, Any], defaults: dict[str, Any], workers:
             port=settings.port,
             workers=workers,
             timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
-            timeout_keep_alive=settings.keep_alive_timeout,
             log_config=None,  # as in _serve_gateway: the app's own logging, one line per request
             access_log=False,
+            **{**server_options(settings), "http": GuardedHttpTools},  # by name: see configure_workers
         )
     return 0
 
@@ -269,10 +297,13 @@ def worker_app() -> Any:
     import json
     import os
 
+    from app.api.connection import configure_workers
     from app.api.factory import create_app
 
     given = json.loads(os.environ.get(_WORKER_SETTINGS_ENV, "{}"))
-    return create_app(load_settings(given.get("overrides", {}), defaults=given.get("defaults", {})))
+    settings = load_settings(given.get("overrides", {}), defaults=given.get("defaults", {}))
+    configure_workers(settings)
+    return create_app(settings)
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
@@ -292,12 +323,11 @@ def _run_emulator(args: argparse.Namespace) -> int:
 
 
 async def _serve_gateway(
-    settings: Settings, emulator: tuple[Any, socket.socket] | None = None, banner: str = ""
+    settings: Settings, sock: socket.socket, emulator: tuple[Any, socket.socket] | None = None, banner: str = ""
 ) -> None:
-    """Run the gateway; with ``emulator``, run that first on the same event loop and stop it last."""
+    """Run the gateway on ``sock``; with ``emulator``, run that first on the same event loop and stop it last."""
+    import contextlib
     import logging
-
-    import uvicorn
 
     from app.api.factory import create_app
 
@@ -306,30 +336,18 @@ async def _serve_gateway(
     if banner:
         logging.getLogger("app.cli.commands").info(banner)
 
-    emulator_server: uvicorn.Server | None = None
-    emulator_task: asyncio.Task[None] | None = None
-    if emulator is not None:
-        from app.emulator import create_emulator_app
+    async with contextlib.AsyncExitStack() as stack:
+        if emulator is not None:
+            await stack.enter_async_context(running_emulator(*emulator))
+        await _gateway_server(app, settings).serve(sockets=[sock])
 
-        config, sock = emulator
-        emulator_server = uvicorn.Server(
-            uvicorn.Config(
-                create_emulator_app(config),
-                log_level="warning",
-                lifespan="on",
-                access_log=False,
-                # Stopped after the gateway has drained; a scripted long delay must not hold up the exit.
-                timeout_graceful_shutdown=1,
-            )
-        )
-        emulator_task = asyncio.create_task(emulator_server.serve(sockets=[sock]))
-        while not emulator_server.started:
-            if emulator_task.done():
-                await emulator_task  # surfaces the startup error
-                raise RuntimeError("the Azure emulator exited during startup")
-            await asyncio.sleep(0.01)
 
-    gateway = DrainingServer(
+def _gateway_server(app: Any, settings: Settings) -> DrainingServer:
+    import uvicorn
+
+    from app.api.connection import server_options
+
+    return DrainingServer(
         # log_config=None: uvicorn's own lines go through the gateway's logging; its access log is replaced
         # by the gateway's one line per request.
         uvicorn.Config(
@@ -341,18 +359,13 @@ async def _serve_gateway(
             # After shutdown_delay (see DrainingServer): uvicorn stops accepting, waits this long for in-flight
             # requests and streams, then runs the lifespan shutdown, which closes the Azure connection pool.
             timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
-            # uvicorn's default (5 s) equals httpx's idle expiry: the two race and a reused connection resets.
-            timeout_keep_alive=settings.keep_alive_timeout,
+            # The connection limits (header time, count and size) and keep_alive_timeout: uvicorn's default
+            # (5 s) equals httpx's idle expiry, so the two race and a reused connection resets.
+            **server_options(settings),
         ),
         health=app.state["health"],
         delay=settings.shutdown_delay,
     )
-    try:
-        await gateway.serve()
-    finally:
-        if emulator_server is not None and emulator_task is not None:
-            emulator_server.should_exit = True
-            await emulator_task
 
 
 def _run(coro: Any) -> int:
@@ -366,10 +379,6 @@ def _run(coro: Any) -> int:
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(coro)
     return 0
-
-
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _banner(text: str) -> None:

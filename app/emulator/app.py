@@ -16,6 +16,7 @@ gate a scripted stream waits on).
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -34,7 +35,7 @@ from app.emulator.quotas import estimate_tokens, throttled_body
 from app.emulator.schema import ChatCompletionRequest
 from app.emulator.script import parse_action
 from app.emulator.state import EmulatorState, RecordedRequest
-from app.emulator.validation import decode_body, validate_request
+from app.emulator.validation import check_model_rules, decode_body, validate_request
 from app.emulator.versions import features_for
 
 __all__ = ["CHAT_PATH", "V1_CHAT_PATH", "create_emulator_app", "emulator_state"]
@@ -197,12 +198,26 @@ async def _handle_chat(
         body=recorded_body,
     )
     state.record(record)
+    watcher = asyncio.create_task(_note_cancel(request, record))
     try:
         response = await _pipeline(request, raw, deployment, config, state, request_id, record, v1=v1)
     except errors.AzureError as exc:
         response = azure_json(exc.status, exc.body, request_id, exc.headers)
+    finally:
+        watcher.cancel()
     record.status = getattr(response, "recorded_status", response.status_code)  # None for a reset
     return response
+
+
+async def _note_cancel(request: Request[Any, Any, Any], record: RecordedRequest) -> None:
+    """While the answer is being made: a client that hangs up is noted, as Azure logs a cancelled request.
+
+    The body has been read, so the next ASGI message can only be the disconnect (streams note it themselves).
+    """
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    if record.status is None:
+        record.cancelled = True
 
 
 async def _pipeline(
@@ -238,6 +253,7 @@ async def _pipeline(
     if action.needs_valid_request:
         try:
             parsed = validate_request(decode_body(raw), features)
+            check_model_rules(parsed, config.model_for(deployment))
         except errors.AzureError:
             if scripted is not None:
                 state.push_front(scripted)  # an invalid request must not use up the test's scripted reply

@@ -270,7 +270,8 @@ class ChatCompletionRequest(_Base):
     function_call: Literal["none", "auto"] | FunctionCallOption | None = None
     functions: Annotated[list[LegacyFunction], Meta(min_length=1, max_length=128)] | None = None
     # Newer-version fields (gated by api-version before decoding).
-    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    # "none" and "xhigh" arrived with the GPT-5.1/5.2 families, "minimal" with GPT-5.
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
     store: bool | None = None
     metadata: dict[str, str] | None = None
     service_tier: str | None = None

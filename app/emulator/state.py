@@ -38,7 +38,7 @@ class RecordedRequest(msgspec.Struct, kw_only=True):
     headers: dict[str, str]
     body: Any
     status: int | None = None
-    # Streaming only: answer chunks sent so far, and whether the client went away before the end.
+    # Answer chunks sent so far (streaming), and whether the client went away before the answer was complete.
     chunks_sent: int = 0
     cancelled: bool = False
 

@@ -6,7 +6,9 @@ The shape follows what Azure OpenAI really sends, quirks included, so clients ar
    ``object``, ``model``, ``created: 0``);
 2. per choice: a role chunk (``{"role": "assistant", "content": ""}``), then reasoning, content and
    refusal deltas a word at a time, or tool calls - each call's first delta has its id, name and
-   empty ``arguments``, the arguments follow in small pieces, calls one after another by ``index``;
+   empty ``arguments``, the arguments follow in small pieces, calls one after another by ``index``
+   (or, with ``interleave_tool_calls``, every call's first delta and then their argument pieces in turn:
+   index 0, 1, 0, 1 - the chunk format allows it, since each delta names its call's ``index``);
 3. a chunk with only ``content_filter_results`` and ``content_filter_offsets`` (no ``delta``), as
    Azure's asynchronous filter sends;
 4. a chunk with an empty delta and the ``finish_reason``;
@@ -53,13 +55,16 @@ class StreamKnobs(msgspec.Struct, frozen=True, kw_only=True):
     (``POST /_emulator/gates/{name}`` opens it) that the stream waits for after the prompt-filter
     chunk, before any answer chunk. ``fail_after`` content chunks (reasoning, text, refusal or tool-call
     deltas), the stream fails instead of going on: ``failure`` ``"error_chunk"`` sends an Azure error
-    object as the last event and ends the body; ``"drop"`` drops the connection without ending it.
+    object as the last event and ends the body; ``"drop"`` drops the connection without ending it;
+    ``"malformed_chunk"`` sends a chunk cut off mid-JSON, then ``[DONE]``.
+    ``interleave_tool_calls`` streams parallel tool calls' argument pieces in turn instead of call by call.
     """
 
     chunk_delay: float = 0.0
     gate: str | None = None
     fail_after: int | None = None
-    failure: Literal["error_chunk", "drop"] = "error_chunk"
+    failure: Literal["error_chunk", "drop", "malformed_chunk"] = "error_chunk"
+    interleave_tool_calls: bool = False
 
 
 def _event(payload: Any) -> bytes:
@@ -143,7 +148,7 @@ class _Chunks:
         return self.chunk([choice])
 
 
-def _answer_deltas(answer: Answer) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _answer_deltas(answer: Answer, *, interleave: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The role delta (with any scripted extra fields) and the content deltas of one answer."""
     extra = dict(answer.extra)
     reasoning = extra.pop("reasoning_content", None)
@@ -155,19 +160,22 @@ def _answer_deltas(answer: Answer) -> tuple[dict[str, Any], list[dict[str, Any]]
         deltas += [{"content": piece} for piece in _pieces(answer.content)]
     if answer.refusal:
         deltas += [{"refusal": piece} for piece in _pieces(answer.refusal)]
+    calls: list[list[dict[str, Any]]] = []
     for index, call in enumerate(answer.tool_calls):
-        deltas.append(
-            {
-                "tool_calls": [
-                    {"index": index, "id": call.id, "type": "function",
-                     "function": {"name": call.name, "arguments": ""}}
-                ]
-            }
-        )  # fmt: skip
-        deltas += [
+        opening = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
+        pieces = [
             {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
             for piece in _argument_pieces(call.arguments)
         ]
+        calls.append([{"tool_calls": [opening]}, *pieces])
+    if interleave:
+        # Every call's opening delta, then one piece of each call in turn until all are sent.
+        deltas += [call[0] for call in calls]
+        rests = [call[1:] for call in calls]
+        for step in range(max((len(rest) for rest in rests), default=0)):
+            deltas += [rest[step] for rest in rests if step < len(rest)]
+    else:
+        deltas += [delta for call in calls for delta in call]
     if answer.function_call is not None:
         fc = answer.function_call
         deltas.append({"function_call": {"name": fc.name, "arguments": ""}})
@@ -203,13 +211,16 @@ def stream_response(
             if knobs.gate is not None and state is not None:
                 await state.gate(knobs.gate).wait()
             for index, answer in enumerate(answers):
-                first, deltas = _answer_deltas(answer)
+                first, deltas = _answer_deltas(answer, interleave=knobs.interleave_tool_calls)
                 await pause()
                 yield _event(chunks.delta(index, first))
                 for delta in deltas:
                     if knobs.fail_after is not None and sent >= knobs.fail_after:
                         if knobs.failure == "drop":
                             raise DroppedConnection("scripted connection drop")
+                        if knobs.failure == "malformed_chunk":
+                            yield _event(chunks.delta(index, delta))[:40] + b"\n\n" + b"data: [DONE]\n\n"
+                            return
                         yield _event(chunks.error())
                         return
                     await pause()

@@ -75,6 +75,31 @@ def validate_request(body: Any, features: VersionFeatures) -> ChatCompletionRequ
     return request
 
 
+_MODEL_VERSION = re.compile(r"^gpt-(\d+)(?:\.(\d+))?")
+
+
+def refuses_reasoning_with_tools(model: str) -> bool:
+    """GPT-5.4 and newer: Chat Completions refuses function tools unless reasoning is off."""
+    found = _MODEL_VERSION.match(model)
+    return found is not None and (int(found.group(1)), int(found.group(2) or 0)) >= (5, 4)
+
+
+def check_model_rules(request: ChatCompletionRequest, model: str) -> None:
+    """What the deployed model (not the api-version) refuses, as Azure words it.
+
+    GPT-5.4+ reasons by default, so function tools are refused unless ``reasoning_effort`` is ``"none"``
+    (a raw probe: tools alone → 400, tools with effort none → 200).
+    """
+    if request.tools and request.reasoning_effort != "none" and refuses_reasoning_with_tools(model):
+        family = _MODEL_VERSION.match(model).group(0)  # type: ignore[union-attr]
+        raise errors.invalid_request(
+            f"Function tools with reasoning_effort are not supported for {family} in /v1/chat/completions. "
+            "Please use /v1/responses instead.",
+            param="reasoning_effort",
+            code="unsupported_parameter",
+        )
+
+
 def _check_user_parts(content: Any, index: int) -> None:
     """Older api-versions know only text and image_url parts in a user message."""
     if not isinstance(content, list):

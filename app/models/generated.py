@@ -3,7 +3,7 @@
 # tests/test_models_fresh.py fails when it differs from what the script makes.
 
 from __future__ import annotations
-from msgspec import Meta, Struct, UNSET, UnsetType
+from msgspec import Meta, Struct, UNSET, UnsetType, field
 from typing import Annotated, Any, Literal, TypeAlias
 
 
@@ -31,6 +31,18 @@ Verbosity: TypeAlias = Literal["low", "medium", "high"]
 
 
 ServiceTier: TypeAlias = Literal["auto", "default", "flex", "scale", "priority", "fast", "ultrafast"]
+
+
+class Model(Struct):
+    id: Annotated[str, Meta(description="The Azure deployment name.")]
+    object: Literal["model"]
+    created: Annotated[int, Meta(description="When this gateway process started (Unix seconds).")]
+    owned_by: str
+
+
+class ListModelsResponse(Struct):
+    object: Literal["list"]
+    data: list[Model]
 
 
 class InputTextContent(Struct, tag_field="type", tag="input_text", forbid_unknown_fields=True):
@@ -63,10 +75,29 @@ class FunctionCallItem(Struct, tag_field="type", tag="function_call", forbid_unk
     call_id: str
     name: str
     arguments: str
-    id: str | UnsetType = UNSET
-    namespace: str | UnsetType = UNSET
+    id: str | None | UnsetType = UNSET
+    namespace: (
+        Annotated[
+            str,
+            Meta(description="The namespace tool the function belongs to (the gateway flattens namespaces for Azure)."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
     caller: dict[str, Any] | None | UnsetType = UNSET
-    status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
+    async_: bool | None | UnsetType = field(name="async", default=UNSET)
+    async__1: (
+        Annotated[
+            bool,
+            Meta(
+                description="How the openai SDK's `model_dump()` spells `async`; accepted so its dumps replay as they are."
+            ),
+        ]
+        | None
+        | UnsetType
+    ) = field(name="async_", default=UNSET)
+    created_by: str | None | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | None | UnsetType = UNSET
 
 
 Output: TypeAlias = Annotated[str, Meta(max_length=10485760)]
@@ -77,6 +108,35 @@ FunctionCallOutputContent: TypeAlias = InputTextContent | InputImageContent | In
 
 class ItemReference(Struct, tag_field="type", tag="item_reference", forbid_unknown_fields=True):
     id: str
+
+
+class CustomToolCallItem(Struct, tag_field="type", tag="custom_tool_call", forbid_unknown_fields=True):
+    call_id: str
+    name: str
+    input: str
+    id: str | None | UnsetType = UNSET
+    namespace: str | None | UnsetType = UNSET
+    caller: dict[str, Any] | None | UnsetType = UNSET
+    async_: bool | None | UnsetType = field(name="async", default=UNSET)
+    async__1: bool | None | UnsetType = field(name="async_", default=UNSET)
+    status: Literal["in_progress", "completed", "incomplete"] | None | UnsetType = UNSET
+
+
+class CustomToolCallOutputItem(Struct, tag_field="type", tag="custom_tool_call_output", forbid_unknown_fields=True):
+    call_id: str
+    output: str | list[FunctionCallOutputContent]
+    id: str | None | UnsetType = UNSET
+    name: str | None | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | None | UnsetType = UNSET
+
+
+class ToolSearchCallItem(Struct, tag_field="type", tag="tool_search_call", forbid_unknown_fields=True):
+    arguments: Any
+    id: str | None | UnsetType = UNSET
+    call_id: str | None | UnsetType = UNSET
+    execution: Literal["server", "client"] | None | UnsetType = UNSET
+    created_by: str | None | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | None | UnsetType = UNSET
 
 
 class HostedToolFileSearch(Struct, tag_field="type", tag="file_search"):
@@ -123,18 +183,6 @@ class HostedToolShell(Struct, tag_field="type", tag="shell"):
     pass
 
 
-class HostedToolCustom(Struct, tag_field="type", tag="custom"):
-    pass
-
-
-class HostedToolNamespace(Struct, tag_field="type", tag="namespace"):
-    pass
-
-
-class HostedToolToolSearch(Struct, tag_field="type", tag="tool_search"):
-    pass
-
-
 class HostedToolWebSearchPreview(Struct, tag_field="type", tag="web_search_preview"):
     pass
 
@@ -160,18 +208,6 @@ class HostedItemComputerCallOutput(Struct, tag_field="type", tag="computer_call_
 
 
 class HostedItemWebSearchCall(Struct, tag_field="type", tag="web_search_call"):
-    pass
-
-
-class HostedItemToolSearchCall(Struct, tag_field="type", tag="tool_search_call"):
-    pass
-
-
-class HostedItemToolSearchOutput(Struct, tag_field="type", tag="tool_search_output"):
-    pass
-
-
-class HostedItemAdditionalTools(Struct, tag_field="type", tag="additional_tools"):
     pass
 
 
@@ -231,14 +267,6 @@ class HostedItemMcpCall(Struct, tag_field="type", tag="mcp_call"):
     pass
 
 
-class HostedItemCustomToolCall(Struct, tag_field="type", tag="custom_tool_call"):
-    pass
-
-
-class HostedItemCustomToolCallOutput(Struct, tag_field="type", tag="custom_tool_call_output"):
-    pass
-
-
 class HostedItemProgram(Struct, tag_field="type", tag="program"):
     pass
 
@@ -283,8 +311,8 @@ class ToolChoiceHostedMcp(Struct, tag_field="type", tag="mcp"):
     pass
 
 
-class ToolChoiceHostedCustom(Struct, tag_field="type", tag="custom"):
-    pass
+class ToolChoiceCustom(Struct, tag_field="type", tag="custom", forbid_unknown_fields=True):
+    name: str
 
 
 class ToolChoiceHostedProgrammaticToolCalling(Struct, tag_field="type", tag="programmatic_tool_calling"):
@@ -297,6 +325,21 @@ class ToolChoiceHostedApplyPatch(Struct, tag_field="type", tag="apply_patch"):
 
 class ToolChoiceHostedShell(Struct, tag_field="type", tag="shell"):
     pass
+
+
+class CustomToolFormatText(Struct, tag_field="type", tag="text", forbid_unknown_fields=True):
+    pass
+
+
+class CustomToolFormatGrammar(Struct, tag_field="type", tag="grammar", forbid_unknown_fields=True):
+    syntax: Literal["lark", "regex"]
+    definition: str
+
+
+class ToolSearchTool(Struct, tag_field="type", tag="tool_search", forbid_unknown_fields=True):
+    execution: Literal["server", "client"] | None | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    parameters: dict[str, Any] | None | UnsetType = UNSET
 
 
 class FunctionTool(Struct, tag_field="type", tag="function", forbid_unknown_fields=True):
@@ -426,6 +469,30 @@ class FunctionToolCall(Struct, tag_field="type", tag="function_call"):
     call_id: str
     name: str
     arguments: str
+    status: Literal["in_progress", "completed", "incomplete"]
+    namespace: (
+        Annotated[
+            str,
+            Meta(description="Present when the function is a member of a namespace tool."),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class CustomToolCall(Struct, tag_field="type", tag="custom_tool_call"):
+    id: str
+    call_id: str
+    name: str
+    input: str
+    status: Literal["in_progress", "completed", "incomplete"]
+    namespace: str | UnsetType = UNSET
+
+
+class ToolSearchCall(Struct, tag_field="type", tag="tool_search_call"):
+    id: str
+    call_id: str
+    execution: Literal["server", "client"]
+    arguments: Any
     status: Literal["in_progress", "completed", "incomplete"]
 
 
@@ -647,32 +714,20 @@ class FunctionCallOutputItem(Struct, tag_field="type", tag="function_call_output
 
 class ReasoningInputItem(Struct, tag_field="type", tag="reasoning", forbid_unknown_fields=True):
     summary: list[SummaryTextContent]
-    id: str | UnsetType = UNSET
-    content: list[ReasoningTextContent] | UnsetType = UNSET
+    id: str | None | UnsetType = UNSET
+    content: (
+        Annotated[
+            list[ReasoningTextContent],
+            Meta(description="Null as Codex and NeMo Gym replay it."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
     encrypted_content: str | None | UnsetType = UNSET
-    status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | None | UnsetType = UNSET
 
 
-Tool: TypeAlias = (
-    FunctionTool
-    | HostedToolFileSearch
-    | HostedToolComputer
-    | HostedToolComputerUsePreview
-    | HostedToolWebSearch
-    | HostedToolWebSearch20250826
-    | HostedToolMcp
-    | HostedToolCodeInterpreter
-    | HostedToolProgrammaticToolCalling
-    | HostedToolImageGeneration
-    | HostedToolLocalShell
-    | HostedToolShell
-    | HostedToolCustom
-    | HostedToolNamespace
-    | HostedToolToolSearch
-    | HostedToolWebSearchPreview
-    | HostedToolWebSearchPreview20250311
-    | HostedToolApplyPatch
-)
+CustomToolFormat: TypeAlias = CustomToolFormatText | CustomToolFormatGrammar
 
 
 ToolChoiceObject: TypeAlias = (
@@ -687,7 +742,7 @@ ToolChoiceObject: TypeAlias = (
     | ToolChoiceHostedImageGeneration
     | ToolChoiceHostedCodeInterpreter
     | ToolChoiceHostedMcp
-    | ToolChoiceHostedCustom
+    | ToolChoiceCustom
     | ToolChoiceHostedProgrammaticToolCalling
     | ToolChoiceHostedApplyPatch
     | ToolChoiceHostedShell
@@ -809,6 +864,16 @@ class ChatCompletionMessageToolCallChunk(Struct):
     function: ChatCompletionFunctionCallChunk | None | UnsetType = UNSET
 
 
+class CustomTool(Struct, tag_field="type", tag="custom", forbid_unknown_fields=True):
+    name: str
+    description: str | None | UnsetType = UNSET
+    format: CustomToolFormat | UnsetType = UNSET
+    defer_loading: bool | UnsetType = UNSET
+
+
+NamespaceMember: TypeAlias = FunctionTool | CustomTool
+
+
 ToolChoiceParam: TypeAlias = ToolChoiceOptions | ToolChoiceObject
 
 
@@ -820,7 +885,16 @@ class ResponseTextParam(Struct, forbid_unknown_fields=True):
 class OutputTextContent(Struct, tag_field="type", tag="output_text"):
     text: str
     annotations: list[Annotation] | UnsetType = UNSET
-    logprobs: list[LogProb] | UnsetType = UNSET
+    logprobs: (
+        Annotated[
+            list[LogProb],
+            Meta(
+                description="Always an array in responses; null accepted in input (the openai SDK's model_dump of an answer without logprobs)."
+            ),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
 
 
 ChatTextContent: TypeAlias = str | ChatTextContentList
@@ -874,6 +948,12 @@ class ChatCompletionStreamDelta(Struct):
 InputMessageContent: TypeAlias = (
     InputTextContent | InputImageContent | InputFileContent | InputAudioContent | OutputTextContent | RefusalContent
 )
+
+
+class NamespaceTool(Struct, tag_field="type", tag="namespace", forbid_unknown_fields=True):
+    name: str
+    tools: list[NamespaceMember]
+    description: str | None | UnsetType = UNSET
 
 
 OutputMessageContent: TypeAlias = OutputTextContent | RefusalContent
@@ -945,9 +1025,31 @@ class ChatCompletionStreamChoice(Struct):
 class InputMessage(Struct, tag_field="type", tag="message", forbid_unknown_fields=True):
     role: Literal["user", "assistant", "system", "developer"]
     content: str | list[InputMessageContent]
-    id: str | UnsetType = UNSET
-    status: Literal["in_progress", "completed", "incomplete"] | UnsetType = UNSET
+    id: str | None | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | None | UnsetType = UNSET
     phase: Literal["commentary", "final_answer"] | None | UnsetType = UNSET
+
+
+Tool: TypeAlias = (
+    FunctionTool
+    | HostedToolFileSearch
+    | HostedToolComputer
+    | HostedToolComputerUsePreview
+    | HostedToolWebSearch
+    | HostedToolWebSearch20250826
+    | HostedToolMcp
+    | HostedToolCodeInterpreter
+    | HostedToolProgrammaticToolCalling
+    | HostedToolImageGeneration
+    | HostedToolLocalShell
+    | HostedToolShell
+    | CustomTool
+    | NamespaceTool
+    | ToolSearchTool
+    | HostedToolWebSearchPreview
+    | HostedToolWebSearchPreview20250311
+    | HostedToolApplyPatch
+)
 
 
 class OutputMessage(Struct, tag_field="type", tag="message"):
@@ -989,44 +1091,21 @@ class CreateChatCompletionStreamResponse(Struct):
     prompt_filter_results: list[dict[str, Any]] | UnsetType = UNSET
 
 
-InputItem: TypeAlias = Annotated[
-    InputMessage
-    | FunctionCallItem
-    | FunctionCallOutputItem
-    | ReasoningInputItem
-    | ItemReference
-    | HostedItemFileSearchCall
-    | HostedItemComputerCall
-    | HostedItemComputerCallOutput
-    | HostedItemWebSearchCall
-    | HostedItemToolSearchCall
-    | HostedItemToolSearchOutput
-    | HostedItemAdditionalTools
-    | HostedItemCompaction
-    | HostedItemCompactionTrigger
-    | HostedItemImageGenerationCall
-    | HostedItemCodeInterpreterCall
-    | HostedItemLocalShellCall
-    | HostedItemLocalShellCallOutput
-    | HostedItemShellCall
-    | HostedItemShellCallOutput
-    | HostedItemApplyPatchCall
-    | HostedItemApplyPatchCallOutput
-    | HostedItemMcpListTools
-    | HostedItemMcpApprovalRequest
-    | HostedItemMcpApprovalResponse
-    | HostedItemMcpCall
-    | HostedItemCustomToolCall
-    | HostedItemCustomToolCallOutput
-    | HostedItemProgram
-    | HostedItemProgramOutput,
-    Meta(
-        description="One input item, told apart by `type`. Before decoding, the gateway gives an item without `type`\nthe type `message` when it has a `role`, and `item_reference` otherwise (as the official API does).\n"
-    ),
-]
+class ToolSearchOutputItem(Struct, tag_field="type", tag="tool_search_output", forbid_unknown_fields=True):
+    tools: list[Tool]
+    id: str | None | UnsetType = UNSET
+    call_id: str | None | UnsetType = UNSET
+    execution: Literal["server", "client"] | None | UnsetType = UNSET
+    status: Literal["in_progress", "completed", "incomplete"] | None | UnsetType = UNSET
 
 
-OutputItem: TypeAlias = OutputMessage | FunctionToolCall | ReasoningItem
+class AdditionalToolsItem(Struct, tag_field="type", tag="additional_tools", forbid_unknown_fields=True):
+    tools: list[Tool]
+    id: str | None | UnsetType = UNSET
+    role: str | None | UnsetType = UNSET
+
+
+OutputItem: TypeAlias = OutputMessage | FunctionToolCall | ReasoningItem | CustomToolCall | ToolSearchCall
 
 
 class ResponseOutputItemAddedEvent(Struct, tag_field="type", tag="response.output_item.added"):
@@ -1051,7 +1130,41 @@ ChatCompletionRequestMessage: TypeAlias = (
 )
 
 
-InputParam: TypeAlias = Annotated[str | list[InputItem], Meta(description="Text, or a list of input items.")]
+InputItem: TypeAlias = Annotated[
+    InputMessage
+    | FunctionCallItem
+    | FunctionCallOutputItem
+    | ReasoningInputItem
+    | ItemReference
+    | HostedItemFileSearchCall
+    | HostedItemComputerCall
+    | HostedItemComputerCallOutput
+    | HostedItemWebSearchCall
+    | ToolSearchCallItem
+    | ToolSearchOutputItem
+    | AdditionalToolsItem
+    | HostedItemCompaction
+    | HostedItemCompactionTrigger
+    | HostedItemImageGenerationCall
+    | HostedItemCodeInterpreterCall
+    | HostedItemLocalShellCall
+    | HostedItemLocalShellCallOutput
+    | HostedItemShellCall
+    | HostedItemShellCallOutput
+    | HostedItemApplyPatchCall
+    | HostedItemApplyPatchCallOutput
+    | HostedItemMcpListTools
+    | HostedItemMcpApprovalRequest
+    | HostedItemMcpApprovalResponse
+    | HostedItemMcpCall
+    | CustomToolCallItem
+    | CustomToolCallOutputItem
+    | HostedItemProgram
+    | HostedItemProgramOutput,
+    Meta(
+        description="One input item, told apart by `type`. Before decoding, the gateway gives an item without `type`\nthe type `message` when it has a `role`, and `item_reference` otherwise (as the official API does).\n"
+    ),
+]
 
 
 class Response(Struct):
@@ -1163,38 +1276,7 @@ class CreateChatCompletionRequest(Struct, forbid_unknown_fields=True):
     ) = UNSET
 
 
-class CreateResponse(Struct, forbid_unknown_fields=True):
-    model: str | UnsetType = UNSET
-    input: InputParam | UnsetType = UNSET
-    instructions: str | None | UnsetType = UNSET
-    tools: list[Tool] | UnsetType = UNSET
-    tool_choice: ToolChoiceParam | UnsetType = UNSET
-    parallel_tool_calls: bool | None | UnsetType = UNSET
-    max_output_tokens: int | None | UnsetType = UNSET
-    max_tool_calls: int | None | UnsetType = UNSET
-    temperature: Annotated[float, Meta(ge=0.0, le=2.0)] | None | UnsetType = UNSET
-    top_p: Annotated[float, Meta(ge=0.0, le=1.0)] | None | UnsetType = UNSET
-    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None | UnsetType = UNSET
-    text: ResponseTextParam | UnsetType = UNSET
-    reasoning: Reasoning | None | UnsetType = UNSET
-    include: list[IncludeEnum] | None | UnsetType = UNSET
-    metadata: Metadata | None | UnsetType = UNSET
-    store: bool | None | UnsetType = UNSET
-    background: bool | None | UnsetType = UNSET
-    stream: bool | None | UnsetType = UNSET
-    stream_options: ResponseStreamOptions | None | UnsetType = UNSET
-    user: str | UnsetType = UNSET
-    safety_identifier: Annotated[str, Meta(max_length=64)] | None | UnsetType = UNSET
-    prompt_cache_key: str | None | UnsetType = UNSET
-    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
-    prompt_cache_options: PromptCacheOptionsParam | UnsetType = UNSET
-    service_tier: ServiceTier | None | UnsetType = UNSET
-    truncation: Literal["auto", "disabled"] | None | UnsetType = UNSET
-    previous_response_id: str | None | UnsetType = UNSET
-    conversation: str | ConversationParam | None | UnsetType = UNSET
-    prompt: Prompt | None | UnsetType = UNSET
-    moderation: ModerationParam | None | UnsetType = UNSET
-    context_management: Annotated[list[ContextManagementParam], Meta(min_length=1)] | None | UnsetType = UNSET
+InputParam: TypeAlias = Annotated[str | list[InputItem], Meta(description="Text, or a list of input items.")]
 
 
 ResponseStreamEvent: TypeAlias = Annotated[
@@ -1221,3 +1303,47 @@ ResponseStreamEvent: TypeAlias = Annotated[
         description="The events of a streamed Response: the subset of OpenAI's `ResponseStreamEvent` that a Chat\nCompletions backend can produce, chosen so that every event is also valid in the Open Responses\nstreaming union (hence reasoning is streamed as summary parts, and failures as `response.failed`\nrather than an `error` event, whose two specifications disagree on its shape).\n"
     ),
 ]
+
+
+class CreateResponse(Struct, forbid_unknown_fields=True):
+    model: str | UnsetType = UNSET
+    input: InputParam | UnsetType = UNSET
+    instructions: str | None | UnsetType = UNSET
+    tools: list[Tool] | UnsetType = UNSET
+    tool_choice: ToolChoiceParam | UnsetType = UNSET
+    parallel_tool_calls: bool | None | UnsetType = UNSET
+    max_output_tokens: Annotated[int, Meta(ge=16)] | None | UnsetType = UNSET
+    max_tool_calls: int | None | UnsetType = UNSET
+    temperature: Annotated[float, Meta(ge=0.0, le=2.0)] | None | UnsetType = UNSET
+    top_p: Annotated[float, Meta(ge=0.0, le=1.0)] | None | UnsetType = UNSET
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None | UnsetType = UNSET
+    text: ResponseTextParam | UnsetType = UNSET
+    reasoning: Reasoning | None | UnsetType = UNSET
+    include: list[IncludeEnum] | None | UnsetType = UNSET
+    metadata: Metadata | None | UnsetType = UNSET
+    store: bool | None | UnsetType = UNSET
+    background: bool | None | UnsetType = UNSET
+    stream: bool | None | UnsetType = UNSET
+    stream_options: ResponseStreamOptions | None | UnsetType = UNSET
+    user: str | UnsetType = UNSET
+    client_metadata: (
+        Annotated[
+            dict[str, Any],
+            Meta(
+                description="Describes the client (Codex CLI sends its thread, session and turn ids here). Accepted and never\nforwarded to Azure or echoed: it cannot change the answer.\n"
+            ),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+    safety_identifier: Annotated[str, Meta(max_length=64)] | None | UnsetType = UNSET
+    prompt_cache_key: str | None | UnsetType = UNSET
+    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
+    prompt_cache_options: PromptCacheOptionsParam | UnsetType = UNSET
+    service_tier: ServiceTier | None | UnsetType = UNSET
+    truncation: Literal["auto", "disabled"] | None | UnsetType = UNSET
+    previous_response_id: str | None | UnsetType = UNSET
+    conversation: str | ConversationParam | None | UnsetType = UNSET
+    prompt: Prompt | None | UnsetType = UNSET
+    moderation: ModerationParam | None | UnsetType = UNSET
+    context_management: Annotated[list[ContextManagementParam], Meta(min_length=1)] | None | UnsetType = UNSET

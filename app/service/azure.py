@@ -32,12 +32,16 @@ class Gateway:
     def __init__(self, settings: Settings, client: AzureChatClient) -> None:
         self.settings = settings
         self.client = client
+        # Learnt from Azure's first refusal (``ResponsesService._with_reasoning_fallback``): this deployment
+        # takes function tools on Chat Completions only without reasoning. Per process; a restart re-learns.
+        self.refuses_reasoning_with_tools = False
         self.options = TranslationOptions(
             deployment=settings.openai_model,
             capabilities=capabilities_for(settings.api_version),
             reasoning_replay=settings.reasoning_replay,
             reasoning_parser=settings.reasoning_parser,
             token_limit_parameter=settings.token_limit_parameter,
+            hosted_tools=settings.hosted_tools,
         )
 
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
@@ -51,8 +55,13 @@ class Gateway:
         except GatewayBusy as exc:
             raise from_busy(exc) from None
         if reply.status >= 300:
-            auth = self.settings.auth
-            raise from_upstream_status(reply, deployment=reply.deployment, endpoint=reply.endpoint, auth=auth)
+            raise from_upstream_status(
+                reply,
+                deployment=reply.deployment,
+                endpoint=reply.endpoint,
+                auth=self.settings.auth,
+                api_version=reply.api_version,
+            )
         return reply.body
 
     async def answer(self, request: m.CreateChatCompletionRequest) -> m.CreateChatCompletionResponse:
@@ -90,7 +99,11 @@ class Gateway:
                 observe.add_upstream(time.perf_counter() - started)
                 if upstream.status >= 300:
                     raise from_upstream_status(
-                        upstream, deployment=upstream.deployment, endpoint=upstream.endpoint, auth=self.settings.auth
+                        upstream,
+                        deployment=upstream.deployment,
+                        endpoint=upstream.endpoint,
+                        auth=self.settings.auth,
+                        api_version=upstream.api_version,
                     )
                 opened = True
                 yield upstream

@@ -9,6 +9,7 @@ and `param`; throttling stays a 429 with Azure's hints.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import msgspec
@@ -16,7 +17,10 @@ import msgspec
 from app.telemetry import observe
 from app.upstream import GatewayBusy, UpstreamResponse, UpstreamStream, UpstreamUnavailable
 from app.upstream.retry import retry_after_seconds
-from app.wire.errors import GatewayError, error_object
+from app.wire.errors import GatewayError, error_object, too_large
+
+# Azure's words for an api-version it does not serve (its API gateway answers this before any model runs).
+_API_VERSION_REFUSED = re.compile(r"api[ -]?version (is )?not supported|unsupported api[ -]?version", re.IGNORECASE)
 
 # Azure's headers worth passing on with a 429 so clients can pace themselves.
 _RATE_HEADERS = ("retry-after", "retry-after-ms", "x-ms-retry-after-ms")
@@ -34,7 +38,12 @@ def _text(value: Any) -> str | None:
 
 
 def from_upstream_status(
-    reply: UpstreamResponse | UpstreamStream, *, deployment: str, endpoint: str, auth: str = "api_key"
+    reply: UpstreamResponse | UpstreamStream,
+    *,
+    deployment: str,
+    endpoint: str,
+    auth: str = "api_key",
+    api_version: str | None = None,
 ) -> GatewayError:
     """The GatewayError for a non-2xx reply from Azure."""
     error = _azure_error(reply.body)
@@ -73,13 +82,24 @@ def from_upstream_status(
         if "retry-after" not in headers or wait is None:
             headers["retry-after"] = str(max(1, math.ceil(wait or 1)))
         return GatewayError(429, message, code=code or "rate_limit_exceeded", headers=headers)
+    if status == 400 and _API_VERSION_REFUSED.search(message):
+        # Azure refuses the api-version the gateway is configured with: no client request can fix that.
+        return GatewayError(
+            502,
+            f"Azure OpenAI at {endpoint} does not support api-version {api_version!r} ({message}). Set "
+            'default_query."api-version" (GATEWAY_API_VERSION) to a version the resource supports, e.g. '
+            "2024-10-21.",
+            code="upstream_api_version_unsupported",
+        )
     if 400 <= status < 500:
         param = _text(error.get("param"))
         inner = error.get("innererror") or error.get("inner_error")
         policy = isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"
         if code == "content_filter" or policy:
             return GatewayError(400, message, param=param, code="content_filter", extra=_filter_details(inner))
-        return GatewayError(400 if status != 413 else 413, message, param=param, code=code)
+        if status == 413:
+            return too_large(message, param=param)  # the gateway's own 413 code, not Azure's "413"
+        return GatewayError(400, message, param=param, code=code)
     tries = f" (after {n} attempts)" if (n := observe.attempts()) > 1 else ""
     return GatewayError(502, f"Azure OpenAI failed with HTTP {status}{tries}: {message}", code="upstream_error")
 
@@ -116,3 +136,16 @@ def from_unavailable(exc: UpstreamUnavailable) -> GatewayError:
 def malformed_reply(what: str) -> GatewayError:
     message = f"Azure OpenAI sent a reply the gateway could not read: {what}."
     return GatewayError(502, message, code="upstream_error")
+
+
+def mid_stream_failure(exc: UpstreamUnavailable | None) -> GatewayError:
+    """What ends a stream that broke after it started: a drop, a time limit (504's code), or an early end."""
+    if exc is None:
+        return GatewayError(502, "Azure OpenAI closed the stream before it finished.", code="upstream_error")
+    if exc.timeout:
+        return GatewayError(504, f"{exc}.", code="upstream_timeout")
+    return GatewayError(502, f"{exc}.", code="upstream_error")
+
+
+def malformed_chunk() -> GatewayError:
+    return GatewayError(502, "Azure OpenAI sent a stream event the gateway could not read.", code="upstream_error")

@@ -141,6 +141,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Literal["auto", "max_completion_tokens", "max_tokens"], setting("max_completion_tokens")
     ] = "auto"
     """Which Chat parameter carries ``max_output_tokens``; ``auto`` decides by api-version, never by name."""
+    hosted_tools: Annotated[Literal["omit", "reject"], setting("reject")] = "omit"
+    """Tools OpenAI runs on its servers (web_search, file_search, ...): left out and reported, or a 400."""
+    reasoning_with_tools: Annotated[Literal["fallback", "reject"], setting("reject")] = "fallback"
+    """When a deployment (GPT-5.4+) refuses function tools with reasoning: resend with effort none, or 400."""
     # Reliability (issue 6): retries, deadlines, queueing, draining and inbound auth.
     max_retries: Annotated[int, setting("3", ge=0)] = 3
     max_retry_wait: Annotated[float, setting("60.0", unit="seconds", ge=0)] = 60.0
@@ -148,7 +152,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_queue: Annotated[int, setting("256", ge=0)] = 256
     max_queue_wait: Annotated[float, setting("60.0", unit="seconds", gt=0)] = 60.0
     max_body_bytes: Annotated[int, setting("33554432", unit="bytes", ge=1024)] = 32 * MIB
+    # Inbound hardening (issue 13): bounded work per request before it is validated, and per connection.
+    max_json_values: Annotated[int, setting("200000", ge=1)] = 200_000
+    """Values in one body (array items plus object members, at every level), checked before decoding."""
+    max_json_keys: Annotated[int, setting("100000", ge=1)] = 100_000
+    """Object keys in one body, at every level (``metadata`` with millions of keys is refused before decoding)."""
+    max_json_depth: Annotated[int, setting("64", ge=1, le=500)] = 64
+    """Nesting of objects and arrays in one body."""
+    body_read_timeout: Annotated[float, setting("60.0", unit="seconds", gt=0)] = 60.0
+    """Seconds from the end of the headers to the last byte of the body; a slower body gets 408."""
+    max_pending_body_bytes: Annotated[int, setting("33554432", unit="bytes", ge=1024)] = 32 * MIB
+    """Bytes of bodies still arriving, summed over all connections; past it, reading pauses (TCP backpressure)
+    until some complete or time out, so slow half-sent bodies cannot add up to unbounded memory."""
+    header_read_timeout: Annotated[float, setting("30.0", unit="seconds", gt=0)] = 30.0
+    """Seconds from a connection's first byte (or its opening) to the end of a request's headers; then 408."""
+    max_header_count: Annotated[int, setting("100", ge=8)] = 100
+    """Header fields in one request; more get 431."""
+    max_header_bytes: Annotated[int, setting("65536", unit="bytes", ge=1024)] = 64 * KIB
+    """Bytes of the request line plus headers; more get 431."""
     stream_idle_timeout: Annotated[float, setting("120.0", unit="seconds", gt=0)] = 120.0
+    """Seconds a stream may wait for Azure's next event; then it ends with a terminal error event."""
+    stream_total_timeout: Annotated[float, setting("1800.0", unit="seconds", gt=0)] = 1800.0
+    """Seconds a stream may last in all (from the request); then it ends with a terminal error event."""
     drain_timeout: Annotated[float, setting("30.0", unit="seconds", ge=0)] = 30.0
     keep_alive_timeout: Annotated[int, setting("75", unit="seconds", ge=1)] = 75
     """Seconds an idle client connection stays open. Above the clients' own idle expiry (httpx and the openai

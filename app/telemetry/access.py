@@ -10,8 +10,10 @@ import structlog
 if TYPE_CHECKING:
     from app.telemetry.observe import Record
 
-__all__ = ["QUIET_PATHS", "access_log", "write_line"]
+__all__ = ["CLIENT_DISCONNECTED", "QUIET_PATHS", "access_log", "write_line"]
 
+CLIENT_DISCONNECTED: Final = "client_disconnected"
+"""The ``error_code`` of a request whose client hung up before the response was complete."""
 # Probes and scrapes: counted by Litestar's plugin, but not worth a log line each at info level.
 QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -48,6 +50,10 @@ def write_line(record: Record) -> None:
         fields["deployments"] = record.attempted  # a failover: where each attempt went
     if record.tokens:
         fields.update({f"{kind}_tokens": value for kind, value in record.tokens.items()})
+    if record.error_code == CLIENT_DISCONNECTED and record.headers_after is None:
+        fields["status"] = 499  # nginx's "client closed request": nothing was sent (a stream keeps its 200)
+    if record.omitted:
+        fields["omitted"] = record.omitted
     if record.error_code:
         fields["error_code"] = record.error_code
     if record.error_message:

@@ -25,7 +25,7 @@ from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 
 from app.settings import Settings
 
-__all__ = ["MASK", "forget_secrets", "logging_plugin", "redact", "register_secret"]
+__all__ = ["MASK", "forget_secrets", "logging_plugin", "redact", "register_secret", "scrub_bytes"]
 
 MASK: Final = "**********"
 _CREDENTIAL_KEYS: Final = frozenset(
@@ -41,6 +41,8 @@ _MIN_SECRET_LENGTH: Final = 4
 
 _sorted: tuple[str, ...] | None = None
 """The secrets, longest first (so one that contains another is masked whole); rebuilt after a change."""
+_encoded: tuple[tuple[bytes, bytes], ...] | None = None
+"""The same as UTF-8, each with its mask of the same length (so a Content-Length stays right)."""
 
 
 def register_secret(value: str | None, *, short_lived: bool = False) -> None:
@@ -64,10 +66,24 @@ def forget_secrets() -> None:
 
 
 def _secrets() -> tuple[str, ...]:
-    global _sorted
+    global _sorted, _encoded
     if _sorted is None:
         _sorted = tuple(sorted({*_STATIC, *_TOKENS}, key=len, reverse=True))
+        _encoded = None
     return _sorted
+
+
+def scrub_bytes(data: bytes) -> bytes:
+    """``data`` with every registered secret masked: for what leaves the process other than log lines (response
+    bodies and headers), where Azure's own text may quote the key it was sent."""
+    global _encoded
+    secrets = _secrets()
+    if _encoded is None:
+        _encoded = tuple((s.encode(), b"*" * len(s.encode())) for s in secrets)
+    for secret, mask in _encoded:
+        if secret in data:
+            data = data.replace(secret, mask)
+    return data
 
 
 def _scrub(value: Any, secrets: Iterable[str]) -> Any:

@@ -46,15 +46,18 @@ from typing import Any, Final
 from prometheus_client import Counter, Gauge, Histogram
 
 from app.models import generated as m
+from app.telemetry.access import CLIENT_DISCONNECTED
 from app.telemetry.access import write_line as _log
 
 __all__ = [
+    "CLIENT_DISCONNECTED",
     "Observed",
     "Record",
     "attempts",
     "count_usage",
     "current",
     "note_attempt",
+    "note_omitted",
     "note_retry",
     "open_stream",
     "unit_of_work",
@@ -129,6 +132,8 @@ class Record:
     error_code: str | None = None
     error_message: str | None = None
     headers_after: float | None = None
+    # What the gateway left out of the client's request (e.g. "tools[9] web_search"): header and log line.
+    omitted: list[str] = field(default_factory=list)
 
 
 _CURRENT: ContextVar[Record | None] = ContextVar("gateway_record", default=None)
@@ -212,6 +217,12 @@ def note_retry(reason: str) -> None:
 def note_deployment(deployment: str) -> None:
     if (record := _CURRENT.get()) is not None:
         record.deployment = deployment
+
+
+def note_omitted(what: list[str]) -> None:
+    """Parts of the client's request the gateway did not send (``x-gateway-omitted`` and the log line)."""
+    if what and (record := _CURRENT.get()) is not None:
+        record.omitted.extend(what)
 
 
 def note_error(code: str | None, message: str) -> None:
@@ -301,6 +312,7 @@ def new_request_id() -> str:
 
 
 REQUEST_ID_HEADER: Final = b"x-request-id"
+OMITTED_HEADER: Final = b"x-gateway-omitted"
 # Which deployment of the pool answered (the last attempt's): what an operator greps the log for.
 DEPLOYMENT_HEADER: Final = b"x-gateway-deployment"
 # A client's id is echoed into headers and logs: accept only a plain token, so nothing can be injected.
@@ -356,6 +368,10 @@ class Observed:
                 headers += [id_header, (b"server-timing", timing.encode())]
                 if record.deployment:
                     headers.append((DEPLOYMENT_HEADER, record.deployment.encode()))
+                if record.omitted:
+                    # Client-chosen names are plain tokens, but the header must stay one safe line.
+                    value = ", ".join(record.omitted).encode("ascii", "replace")[:4000]
+                    headers.append((OMITTED_HEADER, value.replace(b"\r", b" ").replace(b"\n", b" ")))
                 message["headers"] = headers
             await send(message)
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from msgspec import UNSET
 
 from app.models import generated as m
 from app.translate.options import TranslationOptions
 from app.translate.params import given, needs_version, tag_of, unsupported
+from app.translate.tools import chat_function_name, custom_arguments
 from app.wire.errors import invalid_request
 
 ChatMessage = m.ChatCompletionRequestMessage
@@ -36,7 +38,9 @@ def _image_part(part: m.InputImageContent, param: str) -> m.ChatCompletionReques
                 "input_image by file_id is not supported: Azure Chat Completions has no Files API access. "
                 "Send image_url as a URL or a data: URL.",
             )
-        raise invalid_request("input_image requires a non-empty image_url.", param=f"{param}.image_url")
+        raise invalid_request(
+            "input_image requires a non-empty image_url.", param=f"{param}.image_url", code="invalid_value"
+        )
     detail = part.detail if part.detail is not UNSET else "auto"
     if detail == "original":
         raise unsupported(f"{param}.detail", "input_image detail 'original' has no Chat Completions equivalent.")
@@ -91,7 +95,7 @@ def _user_content(
         else:
             raise unsupported(f"{where}.type", "A refusal part is only valid in an assistant message.")
     if not parts:
-        raise invalid_request("Message content must not be an empty list.", param=param)
+        raise invalid_request("Message content must not be an empty list.", param=param, code="invalid_value")
     return parts
 
 
@@ -180,14 +184,15 @@ class _Conversation:
         if refusal:
             message.refusal = "".join(refusal)
 
-    def add_function_call(self, item: m.FunctionCallItem) -> None:
+    def add_function_call(self, call_id: str, name: str, arguments: str) -> None:
+        """A replayed call of any client tool, by its Chat function name (see `tools`)."""
         message = self.assistant()
         if think := self.take_think():
             message.content = think + (message.content or "")  # type: ignore[operator]
         call = m.ChatCompletionMessageToolCall(
-            id=item.call_id,
+            id=call_id,
             type="function",
-            function=m.ChatCompletionFunctionCall(name=item.name, arguments=item.arguments),
+            function=m.ChatCompletionFunctionCall(name=name, arguments=arguments),
         )
         if isinstance(message.tool_calls, list):
             message.tool_calls.append(call)
@@ -199,7 +204,9 @@ class _Conversation:
             self.think.extend(f"<think>{s.text}</think>" for s in item.summary if s.text)
 
 
-def _function_output(item: m.FunctionCallOutputItem, param: str) -> m.ChatCompletionRequestToolMessage:
+def _function_output(
+    item: m.FunctionCallOutputItem | m.CustomToolCallOutputItem, param: str
+) -> m.ChatCompletionRequestToolMessage:
     output = item.output
     if isinstance(output, str):
         content: str | list[m.ChatCompletionRequestMessageContentPartText] = output
@@ -217,15 +224,78 @@ def _function_output(item: m.FunctionCallOutputItem, param: str) -> m.ChatComple
     return m.ChatCompletionRequestToolMessage(content=content, tool_call_id=item.call_id)
 
 
+class _Pairing:
+    """Chat's rule, checked in the client's terms: every tool output answers a call of the assistant turn just
+    before it, and every call is answered (Azure would name `messages.[i].role`, a parameter a Responses client
+    never sent). OpenAI's wording, the input item's index as `param`."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, int] = {}  # call_id -> input index, for the calls of the current assistant turn
+        self.answering = False  # an output of this turn has been seen: a call now starts the next turn
+
+    def call(self, call_id: str, index: int) -> None:
+        if self.answering:
+            self.end()
+        self.open[call_id] = index
+
+    def answer(self, call_id: str, index: int) -> None:
+        if self.open.pop(call_id, None) is None:
+            raise invalid_request(
+                f"No tool call found for function call output with call_id {call_id}.",
+                param=f"input[{index}]",
+                code="invalid_value",
+            )
+        self.answering = True
+
+    def end(self) -> None:
+        """A message (or the end of the input) ends the turn: every call of it must have its output."""
+        if self.open:
+            call_id, index = next(iter(self.open.items()))
+            raise invalid_request(
+                f"No tool output found for function call {call_id}.", param=f"input[{index}]", code="invalid_value"
+            )
+        self.answering = False
+
+
+_CALL_OUTPUTS = (m.FunctionCallOutputItem, m.CustomToolCallOutputItem)
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _search_call_id(item: m.ToolSearchCallItem | m.ToolSearchOutputItem, param: str) -> str:
+    if not isinstance(item.call_id, str) or not item.call_id:
+        raise unsupported(
+            f"{param}.call_id",
+            f"A {tag_of(item)} item without call_id is server-executed tool search, which Chat Completions lacks.",
+        )
+    return item.call_id
+
+
+def _search_output(item: m.ToolSearchOutputItem, param: str) -> m.ChatCompletionRequestToolMessage:
+    """The tool result of a client's tool search: which tools it loaded (they are now in Chat's `tools`)."""
+    names: list[str] = []
+    for tool in item.tools:
+        if isinstance(tool, m.NamespaceTool):
+            names.extend(chat_function_name(member.name, tool.name) for member in tool.tools)
+        elif isinstance(tool, m.FunctionTool | m.CustomTool):
+            names.append(tool.name)
+    content = _json({"loaded_tools": names})
+    return m.ChatCompletionRequestToolMessage(content=content, tool_call_id=_search_call_id(item, param))
+
+
 def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> list[ChatMessage]:
     conversation = _Conversation(options)
     items = request.input
     if isinstance(items, str):
         conversation.add(m.ChatCompletionRequestUserMessage(content=items))
     elif isinstance(items, list):
+        pairing = _Pairing()
         for index, item in enumerate(items):
             param = f"input[{index}]"
             if isinstance(item, m.InputMessage):
+                pairing.end()
                 if item.role == "assistant":
                     conversation.add_assistant_message(item, param)
                 elif item.role == "user":
@@ -238,24 +308,51 @@ def chat_messages(request: m.CreateResponse, options: TranslationOptions) -> lis
                     else:
                         conversation.add(m.ChatCompletionRequestSystemMessage(content=text))
             elif isinstance(item, m.FunctionCallItem):
-                conversation.add_function_call(item)
-            elif isinstance(item, m.FunctionCallOutputItem):
-                conversation.add(_function_output(item, param))
+                pairing.call(item.call_id, index)
+                # `namespace` is UNSET, null or a name; both empty forms are falsy (the common case, no call).
+                name = chat_function_name(item.name, item.namespace) if item.namespace else item.name  # type: ignore[arg-type]
+                conversation.add_function_call(item.call_id, name, item.arguments)
+            elif isinstance(item, _CALL_OUTPUTS):
+                message = _function_output(item, param)  # its own checks first: they name the exact field
+                pairing.answer(item.call_id, index)
+                conversation.add(message)
             elif isinstance(item, m.ReasoningInputItem):
                 conversation.add_reasoning(item)
+            elif isinstance(item, m.CustomToolCallItem):
+                namespace = item.namespace if isinstance(item.namespace, str) else None
+                name = chat_function_name(item.name, namespace)
+                pairing.call(item.call_id, index)
+                conversation.add_function_call(item.call_id, name, custom_arguments(item.input))
+            elif isinstance(item, m.ToolSearchCallItem):
+                arguments = item.arguments if isinstance(item.arguments, str) else _json(item.arguments)
+                call_id = _search_call_id(item, param)
+                pairing.call(call_id, index)
+                conversation.add_function_call(call_id, "tool_search", arguments)
+            elif isinstance(item, m.ToolSearchOutputItem):
+                message = _search_output(item, param)
+                pairing.answer(_search_call_id(item, param), index)
+                conversation.add(message)
+            elif isinstance(item, m.AdditionalToolsItem):
+                pass  # its tools are offered to Azure with the request's own (`tools.input_tools`)
             else:
                 kind = tag_of(item)  # every item Struct is tagged by `type`
                 raise unsupported(
                     param,
                     f"Input item type '{kind}' at input[{index}] has no Chat Completions representation; "
-                    "this gateway translates messages, function_call, function_call_output and reasoning items.",
+                    "this gateway translates messages, reasoning, function, custom tool and client tool search calls "
+                    "and their outputs, and additional_tools.",
                 )
+        pairing.end()
     conversation.flush()
     messages = conversation.messages
     if request.instructions:
         messages = _with_instructions(request.instructions, messages)
     if not messages:
-        raise invalid_request("The request has no input: send `input` as text or a list of items.", param="input")
+        raise invalid_request(
+            "Missing required parameter: 'input'. Send `input` as text or a list of items.",
+            param="input",
+            code="missing_required_parameter",
+        )
     return messages
 
 

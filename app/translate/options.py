@@ -18,3 +18,5 @@ class TranslationOptions:
     reasoning_parser: Literal["off", "think_tags"] = "off"
     # Which Chat parameter carries `max_output_tokens`; "auto" decides by api-version, never by deployment name.
     token_limit_parameter: Literal["auto", "max_completion_tokens", "max_tokens"] = "auto"
+    # Tools OpenAI would run on its servers: left out of the Chat request (and reported), or a 400.
+    hosted_tools: Literal["omit", "reject"] = "omit"

@@ -4,6 +4,7 @@ transport-neutral 400s it raises (`GatewayError`, never an HTTP type) when Chat 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from msgspec import UNSET
@@ -34,3 +35,44 @@ def tag_of(value: Any) -> str:
 def given(value: Any) -> bool:
     """A parameter counts as sent when it is present and not null."""
     return value is not UNSET and value is not None
+
+
+# Chat parameters the translator writes, and the Responses parameter each one came from.
+_RESPONSES_PARAM = {
+    "max_completion_tokens": "max_output_tokens",
+    "max_tokens": "max_output_tokens",
+    "messages": "input",
+    "response_format": "text.format",
+    "reasoning_effort": "reasoning.effort",
+    "verbosity": "text.verbosity",
+    "logprobs": "include",
+    "stream_options": "stream",
+}
+_HEAD = re.compile(r"^([A-Za-z_]+)")
+
+
+def in_responses_terms(error: GatewayError) -> GatewayError:
+    """Azure's complaint about the translated Chat request, in the words of the Responses request.
+
+    A Responses client never sent ``messages.[0].role`` or ``max_completion_tokens``: ``param`` names the
+    Responses parameter it came from instead (``input``, not an index - Chat messages and input items do not
+    correspond one to one), and a quoted Chat name in the message is replaced the same way.
+    """
+    match = _HEAD.match(error.param or "")
+    head = match.group(1) if match else ""
+    if head not in _RESPONSES_PARAM:
+        return error
+    message = error.message
+    for chat_name, responses_name in _RESPONSES_PARAM.items():
+        message = message.replace(f"'{chat_name}'", f"'{responses_name}'")
+    if head == "messages":
+        message = f"Azure OpenAI rejected the conversation translated from `input`: {message}"
+    return GatewayError(
+        error.status,
+        message,
+        param=_RESPONSES_PARAM[head],
+        code=error.code,
+        type=error.type,
+        headers=error.headers,
+        extra=error.extra,
+    )

@@ -17,7 +17,7 @@ from app.translate.messages import chat_messages
 from app.translate.options import TranslationOptions
 from app.translate.params import given, needs_version, unsupported
 from app.translate.response import wants_logprobs
-from app.translate.tools import chat_tool_choice, chat_tools
+from app.translate.tools import ToolSet, chat_tool_choice, tool_set
 from app.wire.errors import invalid_request
 
 # `include` values that ask for data only hosted tools produce: refused, since it can never exist here.
@@ -62,10 +62,18 @@ def _refuse_unsupported(request: m.CreateResponse) -> None:
                 )
 
 
-def responses_to_chat(request: m.CreateResponse, options: TranslationOptions) -> m.CreateChatCompletionRequest:
-    """Translate a Responses request for the configured deployment and api-version."""
+def responses_to_chat(
+    request: m.CreateResponse, options: TranslationOptions, tools: ToolSet | None = None
+) -> m.CreateChatCompletionRequest:
+    """Translate a Responses request for the configured deployment and api-version.
+
+    `tools` is `tool_set(request, options)` when the caller already made it (it also maps the calls back
+    and names the hosted tools left out); `client_metadata` only describes the client and is not sent.
+    """
     caps = options.capabilities
     _refuse_unsupported(request)
+    if tools is None:
+        tools = tool_set(request, options)
     chat = m.CreateChatCompletionRequest(messages=chat_messages(request, options), model=options.deployment)
     if request.stream is True:
         chat.stream = True
@@ -74,10 +82,9 @@ def responses_to_chat(request: m.CreateResponse, options: TranslationOptions) ->
         if caps.stream_options:
             chat.stream_options = m.ChatCompletionStreamOptions(include_usage=True)
 
-    tools = chat_tools(request.tools, options) if isinstance(request.tools, list) else []
-    choice, tools = chat_tool_choice(request, tools)
-    if tools:
-        chat.tools = tools
+    choice, chat_tools = chat_tool_choice(request, tools.chat)
+    if chat_tools:
+        chat.tools = chat_tools
         chat.tool_choice = choice
         if isinstance(request.parallel_tool_calls, bool):
             if caps.parallel_tool_calls:
@@ -85,7 +92,9 @@ def responses_to_chat(request: m.CreateResponse, options: TranslationOptions) ->
             elif request.parallel_tool_calls is False:
                 raise needs_version("parallel_tool_calls", "parallel_tool_calls", "parallel_tool_calls", options)
     elif isinstance(choice, m.ChatCompletionNamedToolChoice):
-        raise invalid_request("tool_choice names a function but no tools were sent.", param="tool_choice")
+        raise invalid_request(
+            "tool_choice names a function but no tools were sent.", param="tool_choice", code="invalid_value"
+        )
 
     if given(request.max_output_tokens):
         parameter = options.token_limit_parameter

@@ -15,6 +15,7 @@ from msgspec import UNSET
 
 from app.models import generated as m
 from app.translate.options import TranslationOptions
+from app.translate.tools import ToolSet
 
 _THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
 
@@ -90,8 +91,14 @@ def _annotations(message: m.ChatCompletionResponseMessage, text: str) -> list[m.
 
 
 def output_items(
-    choice: m.ChatCompletionChoice, options: TranslationOptions, *, status: str, with_logprobs: bool
+    choice: m.ChatCompletionChoice,
+    options: TranslationOptions,
+    *,
+    status: str,
+    with_logprobs: bool,
+    tools: ToolSet | None = None,
 ) -> list[m.OutputItem]:
+    """Azure's message as output items; `tools` gives each tool call back in the kind the client offered."""
     message = choice.message
     items: list[m.OutputItem] = []
     text = message.content if isinstance(message.content, str) else ""
@@ -134,9 +141,10 @@ def output_items(
             )
         )
 
+    names = tools or ToolSet()
     for call in tool_calls:
         items.append(
-            m.FunctionToolCall(
+            names.output_item(
                 id=new_id("fc"),
                 call_id=call.id,
                 name=call.function.name,
@@ -182,14 +190,19 @@ def finish(
 
 
 def chat_to_response(
-    chat: m.CreateChatCompletionResponse, request: m.CreateResponse, options: TranslationOptions
+    chat: m.CreateChatCompletionResponse,
+    request: m.CreateResponse,
+    options: TranslationOptions,
+    tools: ToolSet | None = None,
 ) -> m.Response:
-    """Build the Response for `request` from Azure's answer to its translation."""
+    """Build the Response for `request` from Azure's answer to its translation (`tools`: `tool_set(request)`)."""
     choice = chat.choices[0] if chat.choices else None
     finish_reason = choice.finish_reason if choice is not None else None
     status = "incomplete" if incomplete_reason(finish_reason) else "completed"
     with_logprobs = wants_logprobs(request)
-    output = output_items(choice, options, status=status, with_logprobs=with_logprobs) if choice else []
+    output = (
+        output_items(choice, options, status=status, with_logprobs=with_logprobs, tools=tools) if choice else []
+    )
     response = envelope(request, options, created_at=chat.created, status=status)
     return finish(response, output, chat.usage, finish_reason, created=chat.created)
 

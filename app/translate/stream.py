@@ -7,7 +7,9 @@ Rules it keeps (the Responses and Open Responses streaming contracts):
 - `response.created` and `response.in_progress` come first, with a full Response snapshot.
 - Items get `output_index` 0, 1, 2... in the order they start; reasoning (Azure's `reasoning_content`),
   the assistant message and each function call (keyed by the chunk's tool-call `index`) are separate
-  items. An item is closed (its `.done` events) as soon as the next one starts or Azure finishes.
+  items. A reasoning or message item is closed (its `.done` events) as soon as the next item starts or
+  Azure finishes; function calls stay open together until Azure finishes, since the argument deltas of
+  parallel calls may interleave (index 0, 1, 0).
 - Every item is added before its deltas and closed exactly once; `sequence_number` counts from 0.
 - The terminal event's Response is built with the same code as the JSON route (`response.finish`,
   `output_items`), reusing the streamed item ids, so it equals what the non-streaming call returns.
@@ -31,6 +33,7 @@ from app.translate.response import envelope, finish, logprob_items, new_id
 from app.translate.response import wants_logprobs as _wants_logprobs
 from app.translate.stream_items import Events, Item, StreamItems, StreamProtocolError
 from app.translate.think import ThinkSplitter
+from app.translate.tools import ToolSet
 from app.wire.errors import error_object
 
 __all__ = ["ResponseStream", "StreamProtocolError"]
@@ -42,14 +45,19 @@ class ResponseStream:
     """Translate one streamed Chat Completions answer into Responses events."""
 
     def __init__(
-        self, request: m.CreateResponse, options: TranslationOptions, *, created_at: int | None = None
+        self,
+        request: m.CreateResponse,
+        options: TranslationOptions,
+        *,
+        created_at: int | None = None,
+        tools: ToolSet | None = None,
     ) -> None:
         self._options = options
         self._message_options = replace(options, reasoning_parser="off")
         self._with_logprobs = _wants_logprobs(request)
         self._created_at = int(time.time()) if created_at is None else created_at
         self.response = envelope(request, options, created_at=self._created_at, status="in_progress")
-        self._out = StreamItems(self._message_options, with_logprobs=self._with_logprobs)
+        self._out = StreamItems(self._message_options, with_logprobs=self._with_logprobs, tools=tools)
         self._tools: dict[int, Item] = {}
         self._usage: m.CompletionUsage | None = None
         self._saw_reasoning_content = False
@@ -129,8 +137,7 @@ class ResponseStream:
     def fail(self, message: str) -> list[m.ResponseStreamEvent]:
         """Close what is open as incomplete and end with `response.failed` carrying `message`."""
         events: Events = []
-        if self._out.open is not None:
-            self._out.close(self._out.open, events, status="incomplete")
+        self._out.close_open(events, status="incomplete")
         final = self._snapshot()
         final.status = "failed"
         final.output = self._out.finals()
@@ -241,7 +248,6 @@ class ResponseStream:
         arguments = function.arguments if function is not None and isinstance(function.arguments, str) else ""
         item = self._tools.get(call.index)
         if item is None:
-            self._out.close_open(events)
             name = function.name if function is not None and isinstance(function.name, str) else ""
             call_id = call.id if isinstance(call.id, str) and call.id else new_id("call")
             item = Item("function_call", len(self._out.items), new_id("fc"), tool_index=call.index)
@@ -250,12 +256,15 @@ class ResponseStream:
             self._out.add(item, events)
         elif item.done:
             raise StreamProtocolError(
-                f"Azure OpenAI sent more of tool call {call.index} after the next tool call had started."
+                f"Azure OpenAI sent more of tool call {call.index} after other output had started."
             )
         elif function is not None and isinstance(function.name, str) and function.name and not item.name:
             item.name = function.name
         if arguments:  # Azure's first delta for a call often has empty arguments: no event for it
             item.arguments.append(arguments)
+        # A custom tool's or tool search's call is given whole when it closes (its Chat arguments are JSON
+        # around what the client sees).
+        if arguments and self._out.tools.streams_arguments(item.name):
             events.append(
                 m.ResponseFunctionCallArgumentsDeltaEvent(
                     sequence_number=self._out.next(),

@@ -5,6 +5,10 @@ every Responses stream owes its client: `sequence_number` from 0, `output_index`
 start, an `.added` event before any delta, exactly one `.done` per item and content part, and each
 closed item's final form built by the JSON route's own code (`output_items`), so a stream's final
 Response equals the non-streaming one.
+
+At most one reasoning or message item is open at a time, but function calls stay open side by side: Azure
+may interleave the argument deltas of parallel calls (index 0, 1, 0 - each delta names its call), so a call
+is closed only when Azure finishes, fails, or something other than a call starts.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from msgspec import UNSET, structs
 from app.models import generated as m
 from app.translate.options import TranslationOptions
 from app.translate.response import incomplete_reason, new_id, output_items
+from app.translate.tools import ToolSet
 
 Events = list[m.ResponseStreamEvent]
 
@@ -59,13 +64,20 @@ class Item:
 
 
 class StreamItems:
-    """The items of one stream, in order, with at most one open at a time."""
+    """The items of one stream, in order: at most one open message or reasoning item, any open calls."""
 
-    def __init__(self, message_options: TranslationOptions, *, with_logprobs: bool) -> None:
+    def __init__(
+        self, message_options: TranslationOptions, *, with_logprobs: bool, tools: ToolSet | None = None
+    ) -> None:
         self._message_options = message_options
         self._with_logprobs = with_logprobs
+        # How each call is given back (function, custom tool call, tool search call), as in the JSON route.
+        self.tools = tools or ToolSet()
         self.items: list[Item] = []
         self.open: Item | None = None
+        """The open message or reasoning item."""
+        self.open_calls: list[Item] = []
+        """The function calls still taking argument deltas, in output_index order."""
         # Azure's finish_reason once it arrived: an item still open then closes `incomplete` on a
         # length/content_filter stop, and one closed without any finish_reason (a failure) too.
         self.finish_reason: str | None = None
@@ -90,15 +102,22 @@ class StreamItems:
         return self.add(Item("message", len(self.items), new_id("msg")), events)
 
     def add(self, item: Item, events: Events) -> Item:
+        """Start ``item``: a call joins the open calls; anything else first closes what is open."""
+        if item.kind == "function_call":
+            if self.open is not None:
+                self.close_open_item(events)
+            self.open_calls.append(item)
+        else:
+            self.close_open(events)
+            self.open = item
         self.items.append(item)
-        self.open = item
         added: m.OutputItem
         if item.kind == "message":
             added = m.OutputMessage(id=item.id, role="assistant", content=[], status="in_progress")
         elif item.kind == "reasoning":
             added = m.ReasoningItem(id=item.id, summary=[], status="in_progress")
         else:
-            added = m.FunctionToolCall(
+            added = self.tools.output_item(
                 id=item.id, call_id=item.call_id, name=item.name, arguments="", status="in_progress"
             )
         events.append(
@@ -139,13 +158,24 @@ class StreamItems:
         )
         return part
 
-    def close_open(self, events: Events) -> None:
+    def close_open(self, events: Events, *, status: str | None = None) -> None:
+        """Close every open item, in output_index order; by default as Azure's finish_reason says."""
+        if status is None:
+            status = "incomplete" if incomplete_reason(self.finish_reason) else "completed"
+        for item in sorted([*self.open_calls, *([self.open] if self.open else [])], key=lambda i: i.output_index):
+            self.close(item, events, status=status)
+
+    def close_open_item(self, events: Events) -> None:
+        """Close the open message or reasoning item (a call is starting; other calls stay open)."""
         if self.open is not None:
             status = "incomplete" if incomplete_reason(self.finish_reason) else "completed"
             self.close(self.open, events, status=status)
 
     def close(self, item: Item, events: Events, *, status: str) -> None:
-        self.open = None
+        if item is self.open:
+            self.open = None
+        elif item in self.open_calls:
+            self.open_calls.remove(item)
         item.done = True
         final: m.OutputItem
         failed = status == "incomplete" and self.finish_reason is None
@@ -166,22 +196,23 @@ class StreamItems:
             )
         else:
             arguments = "".join(item.arguments)
-            events.append(
-                m.ResponseFunctionCallArgumentsDoneEvent(
-                    sequence_number=self.next(),
-                    item_id=item.id,
-                    output_index=item.output_index,
-                    name=item.name,
-                    arguments=arguments,
-                )
-            )
-            final = m.FunctionToolCall(
+            final = self.tools.output_item(
                 id=item.id,
                 call_id=item.call_id,
                 name=item.name,
                 arguments=arguments,
                 status="incomplete" if failed else "completed",
             )
+            if isinstance(final, m.FunctionToolCall):
+                events.append(
+                    m.ResponseFunctionCallArgumentsDoneEvent(
+                        sequence_number=self.next(),
+                        item_id=item.id,
+                        output_index=item.output_index,
+                        name=final.name,
+                        arguments=arguments,
+                    )
+                )
         item.final = final
         events.append(
             m.ResponseOutputItemDoneEvent(sequence_number=self.next(), output_index=item.output_index, item=final)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -22,17 +23,33 @@ from app.settings import Settings
 from app.telemetry import observe
 from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
 from app.upstream.budget import Budget, LocalBudget
-from app.upstream.errors import UpstreamUnavailable
+from app.upstream.errors import UpstreamUnavailable, unavailable_from
 from app.upstream.limiter import Limiter, LocalLimiter
 from app.upstream.pool import DeploymentPool, Target
-from app.upstream.replies import UpstreamResponse, UpstreamStream, failure_outcome, unavailable
 from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
+from app.upstream.stream import StreamLimits, UpstreamStream
 from app.upstream.transport import AiohttpTransport
 
 # httpx logs every request at INFO; with Litestar's root logging that is a formatted line per call on the hot path.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-__all__ = ["AzureChatClient", "UpstreamResponse", "UpstreamStream"]  # the replies live in replies.py
+__all__ = ["AzureChatClient", "UpstreamResponse"]
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamResponse:
+    """Azure's reply as received: any status (4xx/5xx included), headers, and the raw body bytes.
+
+    ``deployment``, ``endpoint`` and ``api_version`` say which deployment of the pool answered (the last
+    attempt's), for error messages that name it.
+    """
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    deployment: str = ""
+    endpoint: str = ""
+    api_version: str | None = None
 
 
 _JSON = msgspec.json.Encoder()
@@ -40,8 +57,13 @@ _JSON = msgspec.json.Encoder()
 APIM_REQUEST_ID = "apim-request-id"
 
 
+def _failure_outcome(exc: Exception) -> str:
+    """The attempts metric's outcome for a call that got no HTTP response."""
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "connection_error"
+
+
 def _tries() -> str:
-    return f" after {n} attempts" if (n := observe.attempts()) > 1 else ""
+    return f" (after {n} attempts)" if (n := observe.attempts()) > 1 else ""
 
 
 def _estimate(body: bytes, max_output: int | None) -> int:
@@ -94,6 +116,7 @@ class AzureChatClient:
         """The first deployment's URL (the only one without a pool)."""
         self.request_timeout = settings.request_timeout
         self._stream_idle_timeout = settings.stream_idle_timeout
+        self._stream_total_timeout = settings.stream_total_timeout
         # A failover is an attempt too: a pool of N may try each of the other deployments once on top.
         retries = settings.max_retries + len(self.pool) - 1
         self.retry_policy = RetryPolicy(max_retries=retries, max_wait=settings.max_retry_wait)
@@ -158,7 +181,7 @@ class AzureChatClient:
                     if not stream:
                         await response.aclose()
             except (httpx.TimeoutException, httpx.TransportError) as exc:
-                outcome = failure_outcome(exc)
+                outcome = _failure_outcome(exc)
                 observe.note_attempt(outcome, None, target.name)
                 await self._judge(target, None, None, outcome)
                 raise
@@ -196,7 +219,7 @@ class AzureChatClient:
                 timeout=True,
             ) from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            failed = unavailable(exc, call.last.host if call.last is not None else self._host)
+            failed = unavailable_from(exc, call.last.host if call.last is not None else self._host)
             raise UpstreamUnavailable(f"{failed}{_tries()}", timeout=failed.timeout) from None
 
     async def post_chat(self, body: bytes, *, max_output: int | None = None) -> UpstreamResponse:
@@ -230,11 +253,15 @@ class AzureChatClient:
         Azure sees as a cancelled request). A non-2xx reply is read whole into ``body``, like ``post_chat``.
         """
         deadline = self.deadline()
-        # Between events, a stream may be silent for stream_idle_timeout (or read_timeout, if shorter).
-        default = self._client.timeout
-        idle = min(self._stream_idle_timeout, default.read or self._stream_idle_timeout)
-        timeout = httpx.Timeout(connect=default.connect, read=idle, write=default.write, pool=default.pool)
-        extensions = {"timeout": timeout.as_dict()}
+        # Between events, a stream may be silent for stream_idle_timeout, and it may last stream_total_timeout
+        # (UpstreamStream.event_batches enforces both, so the error names them); the socket keeps read_timeout,
+        # which also bounds the wait for Azure's status line.
+        limits = StreamLimits(
+            idle=self._stream_idle_timeout,
+            deadline=asyncio.get_running_loop().time() + self._stream_total_timeout,
+            total=self._stream_total_timeout,
+        )
+        extensions = self._extensions
         call, tokens = _Call(), _estimate(body, max_output)
 
         # One attempt of the pre-body phase: status and headers (and a whole error body), no events yet, so a
@@ -248,7 +275,7 @@ class AzureChatClient:
             assert call.last is not None
             try:
                 error_body = response.content if response.status_code >= 300 else b""
-                yield UpstreamStream(response, error_body, call.last)
+                yield UpstreamStream(response, error_body, call.last.host, limits, call.last.deployment)
             finally:
                 await response.aclose()
 
@@ -288,7 +315,7 @@ class AzureChatClient:
         except UpstreamUnavailable as exc:
             return False, str(exc)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            return False, str(unavailable(exc, host))
+            return False, str(unavailable_from(exc, host))
         status = response.status_code
         if status in (200, 400, 422, 429):
             return True, f"HTTP {status} from {host}"

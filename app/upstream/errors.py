@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 
 class UpstreamError(Exception):
     """Base class for failures talking to Azure. Messages never contain the API key."""
@@ -24,3 +26,24 @@ class GatewayBusy(UpstreamError):
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def unavailable_from(exc: Exception, host: str, when: str = "") -> UpstreamUnavailable:
+    """The ``UpstreamUnavailable`` for httpx's ``exc``; ``when`` (e.g. "mid-stream") says at which point the
+    failure happened, if not while connecting."""
+    if isinstance(exc, httpx.TimeoutException):
+        phase = type(exc).__name__.removesuffix("Timeout").lower() or "request"
+        where = f" {when}" if when else ""
+        return UpstreamUnavailable(f"Azure OpenAI at {host} timed out{where} ({phase} timeout)", timeout=True)
+    if when:
+        what = f"dropped the connection {when}"
+    elif isinstance(exc, httpx.ConnectError):
+        what = "is unreachable"
+    else:
+        # Connected, then reset or closed before a status line: "unreachable" would send the operator
+        # looking at DNS and firewalls.
+        what = "closed the connection before answering"
+    # str(exc) of a transport error names the socket problem, never request headers. Its own closing period
+    # goes: the message continues (attempt count) and the envelope adds the final one.
+    detail = str(exc).strip().rstrip(".")
+    return UpstreamUnavailable(f"Azure OpenAI at {host} {what}: {type(exc).__name__}: {detail}")

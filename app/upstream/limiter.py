@@ -19,7 +19,11 @@ from app.upstream.errors import GatewayBusy
 
 class Limiter(Protocol):
     def acquire(self, deadline: float | None = None) -> AbstractAsyncContextManager[None]:
-        """Hold one slot for the block; raise ``GatewayBusy`` when none can be had in time."""
+        """Hold one slot for the block; raise ``GatewayBusy`` when none can be had in time.
+
+        A waiter cancelled while queued (its client hung up: ``app.api.disconnect`` cancels the request) must
+        leave the queue at once and never get a slot; a holder cancelled inside the block frees its slot.
+        """
         ...
 
     async def aclose(self) -> None: ...

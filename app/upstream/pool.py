@@ -82,9 +82,10 @@ class DeploymentPool:
         self.budget = budget
         self.first_model = self.targets[0].deployment.openai_model
         self._max_wait = settings.max_queue_wait
+        self._max_pause = settings.max_retry_wait
+        """A 429's pause is capped like the wait between retries: max_retry_wait is the operator's limit on both."""
         self._random = random.Random()
-        only = self.targets[0]
-        self._single = only if len(self.targets) == 1 and not only.quota.limited else None
+        self._many = len(self.targets) > 1
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -106,23 +107,18 @@ class DeploymentPool:
 
     async def choose(self, tokens: int, deadline: float, avoid: Target | None = None) -> Target:
         """The deployment the next attempt goes to, its budget spent; waits for budget if all are short."""
-        if self._single is not None:  # one deployment, no quota: nothing to choose or spend (the hot path)
-            self._single.breaker.dispatched()
-            self._breaker_metric(self._single)
-            return self._single
         loop = asyncio.get_running_loop()
         started = loop.time()
         give_up = min(deadline, started + self._max_wait)
         waited = False
         while True:
             soonest = float("inf")
-            for target in self._order(avoid):
-                if not target.quota.limited:
-                    grant_ok, wait = True, 0.0
-                else:
-                    grant = await self.budget.take(target.quota, tokens)
-                    target.level = grant.level
-                    grant_ok, wait = grant.ok, grant.wait
+            # Every deployment asks its budget, quota or not: a 429's pause holds either way (fleet-wide with
+            # Redis). One deployment has nothing to order.
+            for target in self._order(avoid) if self._many else self.targets:
+                grant = await self.budget.take(target.quota, tokens)
+                target.level = grant.level
+                grant_ok, wait = grant.ok, grant.wait
                 if grant_ok:
                     if waited:
                         metrics.BUDGET_WAIT.observe(loop.time() - started)
@@ -160,7 +156,7 @@ class DeploymentPool:
             breaker.released()
             wait = retry_after_seconds(headers or {})
             metrics.PAUSED.labels(target.name).inc()
-            await self.budget.pause(target.quota, wait if wait is not None else 1.0)
+            await self.budget.pause(target.quota, min(wait if wait is not None else 1.0, self._max_pause))
         else:
             if breaker.state != "closed":
                 log.warning("deployment %s answered again: circuit breaker closed", target.name)

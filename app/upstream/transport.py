@@ -16,6 +16,8 @@ environment like httpx's (``HTTPS_PROXY``, ``SSL_CERT_FILE``) when ``trust_env``
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
@@ -55,8 +57,17 @@ def _mapped(exc: BaseException, request: httpx.Request, *, reading: bool) -> Bas
         return httpx.ConnectTimeout(str(exc) or "connect timeout", request=request)
     if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
         return httpx.ReadTimeout(str(exc) or "read timeout", request=request)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return httpx.ConnectError(str(exc), request=request)  # TLS trouble: aiohttp's text names it
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(str(exc), request=request)
+        # aiohttp's own text ("Cannot connect to host h:p ssl:default [...]") names an ssl mode even for
+        # http URLs; the socket error is what the operator needs.
+        error = exc.os_error
+        if isinstance(error, socket.gaierror) or not error.errno:
+            reason = error.strerror or str(error) or type(error).__name__  # a name lookup: its own words
+        else:
+            reason = os.strerror(error.errno)  # asyncio's text is "Connect call failed (addr)"
+        return httpx.ConnectError(f"cannot connect to {exc.host}:{exc.port}: {reason}", request=request)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return httpx.RemoteProtocolError("Server disconnected without sending a complete response.", request=request)
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):

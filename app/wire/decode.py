@@ -3,7 +3,8 @@
 Chat Completions bodies decode directly. Responses bodies need one hand-written step that tagged unions
 cannot express: the official API lets an input item omit `type`. A bare `{"role", "content"}` is a
 message, and an item with only an `id` is an `item_reference`. msgspec needs the tag to pick the Struct,
-so for those bodies we decode to builtins, add the missing tag, and convert. (The other gap, three
+so for those bodies we decode to builtins, add the missing tag, and convert (a bare `{"call_id", "output"}`
+is a `function_call_output`, as NeMo Gym sends it). (The other gap, three
 message variants sharing `type: "message"`, is handled in openapi.yaml by one merged `InputMessage`.)
 
 The fast path decodes straight from bytes; only a body that fails it takes the slow path, which also
@@ -17,18 +18,35 @@ from typing import Any
 import msgspec
 
 from app.models.generated import CreateChatCompletionRequest, CreateResponse
-from app.wire.errors import invalid_request
+from app.wire.errors import GatewayError, invalid_request
+from app.wire.limits import lone_surrogate
 
 _RESPONSES = msgspec.json.Decoder(CreateResponse)
 _CHAT = msgspec.json.Decoder(CreateChatCompletionRequest)
 _ANY = msgspec.json.Decoder()
 
 
+def _not_json(body: bytes, exc: Exception) -> GatewayError:
+    if isinstance(exc, UnicodeDecodeError):
+        # Normally caught earlier, while the body is read (app.wire.limits); this is the decoder's own word.
+        return invalid_request(
+            f"The request body is not valid UTF-8 ({exc.reason}); JSON text must be UTF-8.", code="invalid_json"
+        )
+    if "truncated" in str(exc) and (escape := lone_surrogate(body)):
+        # msgspec calls an unpaired surrogate escape "truncated input"; say what is wrong instead.
+        return invalid_request(
+            f"The request body is not valid JSON: the escape {escape} is half of a UTF-16 surrogate pair "
+            "without its other half (\\uD800-\\uDBFF must be followed by \\uDC00-\\uDFFF).",
+            code="invalid_json",
+        )
+    return invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json")
+
+
 def _builtins(body: bytes) -> Any:
     try:
         return _ANY.decode(body)
-    except msgspec.DecodeError as exc:
-        raise invalid_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise _not_json(body, exc) from None
 
 
 def _add_missing_item_types(payload: Any) -> Any:
@@ -36,8 +54,18 @@ def _add_missing_item_types(payload: Any) -> Any:
     if isinstance(items, list):
         for item in items:
             if isinstance(item, dict) and item.get("type") is None:
-                item["type"] = "message" if "role" in item else "item_reference"
+                item["type"] = _implied_type(item)
     return payload
+
+
+def _implied_type(item: dict[str, Any]) -> str:
+    """A typeless item's type: a message by its `role`, a tool output by `call_id` + `output` (NeMo Gym's
+    agent loop replays `{"call_id", "output"}`), else a reference by `id`."""
+    if "role" in item:
+        return "message"
+    if "call_id" in item and "output" in item:
+        return "function_call_output"
+    return "item_reference"
 
 
 def decode_create_response(body: bytes) -> CreateResponse:
@@ -45,7 +73,7 @@ def decode_create_response(body: bytes) -> CreateResponse:
         return _RESPONSES.decode(body)
     except msgspec.ValidationError:
         pass
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         _builtins(body)  # raises the invalid-JSON error
         raise
     payload = _add_missing_item_types(_builtins(body))
@@ -61,6 +89,6 @@ def decode_chat_request(body: bytes) -> CreateChatCompletionRequest:
         if not isinstance(_builtins(body), dict):
             raise invalid_request("The request body must be a JSON object.", code="invalid_type") from None
         raise
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         _builtins(body)
         raise

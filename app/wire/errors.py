@@ -88,6 +88,15 @@ def invalid_request(message: str, param: str | None = None, code: str | None = N
     return GatewayError(400, message, param=param, code=code)
 
 
+REQUEST_TOO_LARGE = "request_too_large"
+"""The code of every 413, the gateway's own (``max_body_bytes``) and Azure's alike."""
+
+
+def too_large(message: str, param: str | None = None) -> GatewayError:
+    """A 413: the request is larger than the gateway, or Azure, takes."""
+    return GatewayError(413, message, param=param, code=REQUEST_TOO_LARGE)
+
+
 # msgspec's ValidationError messages end in " - at `$.a.b[0]`" when the problem is below the root.
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
@@ -114,6 +123,14 @@ def from_validation_error(exc: msgspec.ValidationError) -> GatewayError:
         return invalid_request(
             f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
         )
+    if _RANGE.match(what):
+        # The right type, out of the spec's bounds (`temperature: 5`, `messages: []`, `max_output_tokens: -5`).
+        expected = _TYPE_WORD.sub(lambda found: _TYPE_WORDS[found.group(1)], what)
+        return invalid_request(
+            f"Invalid value for '{path or 'body'}': {expected[0].lower()}{expected[1:]}.",
+            param=path or None,
+            code="invalid_value",
+        )
     if what.startswith("Expected"):
         return invalid_request(
             f"Invalid type for '{path or 'body'}': {what[0].lower()}{what[1:]}.",
@@ -121,5 +138,12 @@ def from_validation_error(exc: msgspec.ValidationError) -> GatewayError:
             code="invalid_type",
         )
     return invalid_request(f"Invalid value for '{path or 'body'}': {what}.", param=path or None, code="invalid_value")
+
+
+# msgspec's constraint messages: "Expected `float` <= 2.0", "Expected `array` of length >= 1", "Expected `str`
+# matching regex ...", "Expected `int` that is a multiple of 2". A wrong type reads "Expected `int`, got `str`".
+_RANGE = re.compile(r"^Expected `[^`]+` (?:[<>]=?|of length|matching|that is)")
+_TYPE_WORD = re.compile(r"`(int|float|str|array|object)`")
+_TYPE_WORDS = {"int": "an integer", "float": "a number", "str": "a string", "array": "an array", "object": "an object"}
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from app.models import generated as m
 from app.translate import TranslationOptions, chat_to_response, responses_to_chat
+from app.translate.tools import tool_set
 from app.wire.decode import decode_create_response
 from bench import payloads
 from bench.stub import COMPLETION, sse_events
@@ -27,6 +28,8 @@ CHAT_RESPONSE = msgspec.json.Decoder(m.CreateChatCompletionResponse)
 BODIES = {
     "small": payloads.encode(payloads.responses_small()),
     "large": payloads.encode(payloads.responses_large()),
+    # Codex's client tools (namespace, custom, tool search, a hosted tool omitted) and its reasoning replay.
+    "codex": payloads.encode(payloads.responses_codex()),
 }
 
 
@@ -57,10 +60,11 @@ def test_round_trip(benchmark: Any, size: str) -> None:
     """Everything the gateway computes for one non-streamed /v1/responses call, end to end."""
     body = BODIES[size]
 
-    def once() -> bytes:
+    def once() -> bytes:  # as ResponsesService.create does it: the tool set made once, used both ways
         request = decode_create_response(body)
-        ENCODER.encode(responses_to_chat(request, OPTIONS))
-        return ENCODER.encode(chat_to_response(CHAT_RESPONSE.decode(COMPLETION), request, OPTIONS))
+        tools = tool_set(request, OPTIONS)
+        ENCODER.encode(responses_to_chat(request, OPTIONS, tools))
+        return ENCODER.encode(chat_to_response(CHAT_RESPONSE.decode(COMPLETION), request, OPTIONS, tools))
 
     benchmark(once)
 

@@ -251,15 +251,17 @@ def test_parallel_tool_calls_forwarded(client: openai.OpenAI, emulator: Emulator
 
 def test_max_output_tokens_gives_incomplete(client: openai.OpenAI, emulator: Emulator) -> None:
     response = client.responses.create(
-        model="m", input="Please repeat this long sentence back to me word for word", max_output_tokens=3
+        model="m",
+        input="Please repeat this long sentence back to me word for word, every single one of them, in order",
+        max_output_tokens=16,  # OpenAI's minimum
     )
     assert response.status == "incomplete"
     assert response.incomplete_details is not None
     assert response.incomplete_details.reason == "max_output_tokens"
-    assert response.max_output_tokens == 3
+    assert response.max_output_tokens == 16
     assert response.output[0].status == "incomplete"  # type: ignore[union-attr]
     body = emulator.last_body()
-    assert body["max_completion_tokens"] == 3  # 2024-10-21 knows it; max_tokens is refused by reasoning models
+    assert body["max_completion_tokens"] == 16  # 2024-10-21 knows it; max_tokens is refused by reasoning models
     assert "max_tokens" not in body
 
 
@@ -410,13 +412,31 @@ def test_invalid_json(http: httpx.Client, raw: bytes) -> None:
 
 @pytest.mark.parametrize("body", [[], "hi", 42, None])
 def test_body_not_an_object(http: httpx.Client, body: Any) -> None:
-    _error(http.post("/v1/responses", json=body), 400)
+    # content= rather than json=: httpx sends no body and no Content-Type at all for json=None.
+    reply = http.post("/v1/responses", content=json.dumps(body), headers={"content-type": "application/json"})
+    _error(reply, 400)
 
 
-def test_hosted_tool_refused(http: httpx.Client) -> None:
-    error = _error(http.post("/v1/responses", json={"input": "hi", "tools": [{"type": "web_search"}]}), 400)
+def test_hosted_tool_omitted_and_said(http: httpx.Client, emulator: Emulator) -> None:
+    # hosted_tools = "omit" (the default): the request is answered without it, and the client is told.
+    body = {"input": "hi", "tools": [WEATHER_TOOL, {"type": "web_search"}, {"type": "file_search"}]}
+    reply = http.post("/v1/responses", json=body)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["x-gateway-omitted"] == "tools[1] web_search, tools[2] file_search"
+    assert [tool["function"]["name"] for tool in emulator.last_body()["tools"]] == ["get_weather"]
+
+
+def test_tool_choice_forcing_a_hosted_tool_refused(http: httpx.Client) -> None:
+    body = {"input": "hi", "tools": [{"type": "web_search"}], "tool_choice": {"type": "web_search_preview"}}
+    error = _error(http.post("/v1/responses", json=body), 400)
+    assert error["param"] == "tool_choice"
+    assert "hosted tool 'web_search_preview'" in error["message"]
+
+
+def test_client_builtin_tool_refused_as_such(http: httpx.Client) -> None:
+    error = _error(http.post("/v1/responses", json={"input": "hi", "tools": [{"type": "shell"}]}), 400)
     assert error["param"] == "tools[0].type"
-    assert "web_search" in error["message"]
+    assert "client-executed built-in tool 'shell'" in error["message"]
 
 
 def test_previous_response_id_refused(http: httpx.Client) -> None:
@@ -522,7 +542,8 @@ def test_azure_400_passed_on(http: httpx.Client, emulator: Emulator) -> None:
         }
     )
     error = _error(http.post("/v1/responses", json={"input": "hi"}), 400)
-    assert error["message"] == message
+    assert error["message"].endswith(message)  # Azure's words, said to be about the translated `input`
+    assert error["param"] == "input"  # the client sent no `messages` (#13)
     assert error["code"] == "string_above_max_length"
 
 

@@ -99,6 +99,12 @@ def test_logs_are_json_with_one_line_per_request_and_no_secret(
             timeout=10,
         )
         assert wrong.status_code == 401
+        # A hosted tool left out (hosted_tools = "omit"): said in the header and in the log line.
+        omitted = httpx.post(
+            f"{base}/v1/responses", json={"model": "m", "input": "x", "tools": [{"type": "web_search"}]},
+            headers={**auth, "x-request-id": "req-log-5"}, timeout=10,
+        )
+        assert omitted.status_code == 200 and omitted.headers["x-gateway-omitted"] == "tools[0] web_search"
     finally:
         out, err = stop(proc)
 
@@ -119,6 +125,7 @@ def test_logs_are_json_with_one_line_per_request_and_no_secret(
     assert third["status"] == 400 and third["upstream_attempts"] == 0 and third["error_code"] == "unknown_parameter"
     assert requests["req-log-4"]["status"] == 401 and requests["req-log-4"]["error_code"] == "invalid_api_key"
     assert [e["request_id"] for e in events if e["event"] == "request"].count("req-log-1") == 1
+    assert requests["req-log-5"]["omitted"] == ["tools[0] web_search"] and "omitted" not in first
 
 
 def test_console_format_is_readable(tmp_path: Path, secret_emulator: tuple[str, Any]) -> None:

@@ -435,7 +435,7 @@ def test_every_response_has_a_request_id_and_a_clients_own_is_kept(
         responses = [
             client.post("/v1/chat/completions", json=CHAT_BODY),  # 502
             client.post("/v1/chat/completions", json=CHAT_BODY),  # 200
-            client.post("/v1/responses", content=b"nope"),  # 400
+            client.post("/v1/responses", content=b"nope", headers={"content-type": "application/json"}),  # 400
             client.get("/v1/nope"),  # 404 from the router
             client.get("/v1/responses"),  # 405
             client.get("/openapi.json"),

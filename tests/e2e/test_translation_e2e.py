@@ -14,6 +14,7 @@ import pytest
 from support.translation_harness import APR_PREVIEW, DEC_PREVIEW, GA, GA_2024_06, O_SERIES_DEPLOYMENT, WEATHER, Stack
 
 from app.models import generated as m
+from app.translate.tools import CLIENT_BUILTINS
 
 PNG = (
     "data:image/png;base64,"
@@ -350,10 +351,19 @@ def test_function_tools_are_wrapped_keeping_strict(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("kind", HOSTED_TOOLS)
-def test_every_hosted_tool_is_refused_naming_it(stack: Stack, kind: str) -> None:
-    error = stack.refused(GA, {"input": "Hi", "tools": [WEATHER, {"type": kind}]})
+def test_every_hosted_tool_is_omitted_and_said_or_refused_naming_it(stack: Stack, kind: str) -> None:
+    body = {"input": "Hi", "tools": [WEATHER, {"type": kind}]}
+    if kind in CLIENT_BUILTINS:  # the client would run it, but its calls are Responses-only items
+        error = stack.refused(GA, body)
+        assert error["param"] == "tools[1].type"
+        assert f"client-executed built-in tool '{kind}'" in error["message"]
+        return
+    x = stack.responses(GA, body)  # hosted_tools = "omit", the default
+    assert x.headers["x-gateway-omitted"] == f"tools[1] {kind}"
+    assert x.sent is not None and [t["function"]["name"] for t in x.sent["tools"]] == ["get_weather"]
+    error = stack.refused("hosted_reject", body)
     assert error["param"] == "tools[1].type"
-    assert f"'{kind}'" in error["message"]
+    assert f"Hosted tool '{kind}'" in error["message"]
 
 
 @pytest.mark.parametrize("choice", ["none", "auto", "required"])
@@ -474,7 +484,7 @@ def test_token_limit_parameter_setting_overrides(stack: Stack) -> None:
 
 
 def test_max_output_tokens_reached_gives_an_incomplete_response(stack: Stack) -> None:
-    x = stack.responses(GA, {"input": "one two three four five six", "max_output_tokens": 3})
+    x = stack.responses(GA, {"input": " ".join(f"w{i}" for i in range(20)), "max_output_tokens": 16})
     assert x.body["status"] == "incomplete"
     assert x.body["incomplete_details"] == {"reason": "max_output_tokens"}
     assert x.body["completed_at"] is None

@@ -649,3 +649,42 @@ def test_responses_validate_against_azure_spec(client: httpx.Client) -> None:
     check(chat(client, {"messages": []}).json(), "errorResponse")
     request = {**user("hi"), "tools": [WEATHER_TOOL], "tool_choice": "auto", "n": 2}
     check(request, "createChatCompletionRequest")
+
+
+def test_gpt_5_4_and_newer_refuse_function_tools_with_reasoning_on_chat() -> None:
+    """As Azure's GPT-5.4+ deployments do: tools alone (they reason by default) or with an effort → 400;
+    tools with reasoning_effort "none" → 200; older models take both."""
+    config = EmulatorConfig(
+        deployments=("new", "old"), models={"new": "gpt-5.4-2026-03-05", "old": "gpt-5.2-2025-12-11"}
+    )
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": "hi"}], "tools": [tool]}
+    with running(create_emulator_app(config)) as url:
+
+        def post(deployment: str, **extra: Any) -> httpx.Response:
+            return httpx.post(
+                f"{url}/openai/deployments/{deployment}/chat/completions",
+                params={"api-version": "2025-04-01-preview"},
+                headers={"api-key": config.api_key},
+                json={**body, **extra},
+            )
+
+        for extra in ({}, {"reasoning_effort": "medium"}):
+            refused = post("new", **extra)
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"]["message"] == (
+                "Function tools with reasoning_effort are not supported for gpt-5.4 in /v1/chat/completions. "
+                "Please use /v1/responses instead."
+            )
+        assert post("new", reasoning_effort="none").status_code == 200
+        assert post("old", reasoning_effort="medium").status_code == 200
+        no_tools = {"messages": body["messages"], "reasoning_effort": "high"}
+        assert (
+            httpx.post(
+                f"{url}/openai/deployments/new/chat/completions",
+                params={"api-version": "2025-04-01-preview"},
+                headers={"api-key": config.api_key},
+                json=no_tools,
+            ).status_code
+            == 200
+        )

@@ -137,3 +137,23 @@ def test_azure_sdk_reads_the_stream(emulator: tuple[str, EmulatorState]) -> None
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices and c.choices[0].delta)
     assert text == "You said: Hello SDK"
     assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+
+
+def test_interleaved_tool_calls_alternate_by_index_and_join_back(emulator: tuple[str, EmulatorState]) -> None:
+    calls = [
+        {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+        {"function": {"name": "get_weather", "arguments": {"city": "Tokyo"}}},
+    ]
+    reply = {"message": {"tool_calls": calls}, "stream": {"interleave_tool_calls": True}}
+    events = raw_stream(emulator, {"messages": [{"role": "user", "content": "hi"}], "tools": [WEATHER]}, reply)
+    parts = [
+        call
+        for event in events
+        if isinstance(event, dict)
+        for choice in event["choices"]
+        for call in (choice.get("delta") or {}).get("tool_calls") or []
+    ]
+    assert [p["index"] for p in parts[:4]] == [0, 1, 0, 1]
+    assert [p["id"] for p in parts[:2] if "id" in p] and parts[0]["id"] != parts[1]["id"]
+    joined = ["".join(p["function"].get("arguments", "") for p in parts if p["index"] == i) for i in (0, 1)]
+    assert [json.loads(a) for a in joined] == [{"city": "Paris"}, {"city": "Tokyo"}]

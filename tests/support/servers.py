@@ -15,6 +15,8 @@ from typing import Any
 
 import uvicorn
 
+from app.api.connection import server_options
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -26,7 +28,11 @@ def free_port() -> int:
 def running(app: Any, port: int | None = None) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 until the block ends; yields its base URL (no trailing slash)."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # A gateway is served with the connection limits `serve` applies (header time, count and size).
+    state = getattr(app, "state", None)
+    settings = state.get("settings") if state is not None and hasattr(state, "get") else None
+    options = server_options(settings) if settings is not None else {}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

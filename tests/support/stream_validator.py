@@ -233,9 +233,12 @@ def validate_stream(body: bytes, *, schemas: bool | None = None) -> StreamResult
             index = event["output_index"]
             if index in items or index != len(items):
                 raise _fail(event, f"output_index {index} reused or out of order (expected {len(items)})")
-            if any(i.done is None for i in items.values()):
-                raise _fail(event, "a new item started while the previous one is still open")
             item = _Item(index, event["item"]["id"], event["item"]["type"], event["item"])
+            # Parallel function calls may be open side by side (their argument deltas interleave, each event
+            # names its output_index); anything else starts only once everything before it is closed.
+            open_kinds = {i.type for i in items.values() if i.done is None}
+            if open_kinds and (item.type != "function_call" or open_kinds != {"function_call"}):
+                raise _fail(event, "a new item started while the previous one is still open")
             if item.id in by_id:
                 raise _fail(event, f"item id {item.id} reused")
             items[index], by_id[item.id] = item, item

@@ -62,6 +62,7 @@ GATEWAYS: dict[str, tuple[str, dict[str, Any]]] = {
     "max_tokens_override": (GA, {"token_limit_parameter": "max_tokens"}),
     "max_completion_tokens_override_2024_06": (GA_2024_06, {"token_limit_parameter": "max_completion_tokens"}),
     "o_series_2024_06": (GA_2024_06, {"openai_model": O_SERIES_DEPLOYMENT}),
+    "hosted_reject": (GA, {"hosted_tools": "reject"}),
 }
 
 
@@ -77,6 +78,7 @@ class Exchange:
     body: dict[str, Any]
     # The Chat Completions body Azure (the emulator) received; None when nothing reached it.
     sent: dict[str, Any] | None
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def error(self) -> dict[str, Any]:
@@ -130,6 +132,7 @@ class Stack:
             status=response.status_code,
             body=response.json(),
             sent=sent,
+            headers=dict(response.headers),
         )
         self.exchanges.append(exchange)
         return exchange

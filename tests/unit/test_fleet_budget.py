@@ -177,3 +177,20 @@ def test_a_probe_that_never_got_an_answer_lets_the_next_one_go() -> None:
     assert not breaker.available()
     breaker.released()  # the client went away before Azure answered: nothing learnt
     assert breaker.available() and breaker.state == "half_open"
+
+
+def test_a_pause_holds_for_a_deployment_without_a_quota() -> None:
+    """Azure's 429 pauses a deployment even when no rpm/tpm is configured (nothing else is limited)."""
+
+    async def run() -> None:
+        clock = Clock()
+        budget = LocalBudget(clock)
+        free = Quota.of("d", None, None)
+        assert budget.take_now(free, 10**6).ok  # no quota: any size goes
+        await budget.pause(free, 1.5)
+        paused = budget.take_now(free, 1)
+        assert not paused.ok and paused.wait == pytest.approx(1.5)
+        clock.now += 1.5
+        assert budget.take_now(free, 1).ok
+
+    asyncio.run(run())

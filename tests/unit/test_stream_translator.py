@@ -130,11 +130,72 @@ def test_text_then_tool_call_closes_the_message_first() -> None:
     assert [item["type"] for item in result.final["output"]] == ["message", "function_call"]
 
 
+def test_interleaved_parallel_call_deltas_keep_both_calls_open() -> None:
+    """Index 0, 1, 0, 1: each delta names its call, so both calls stay open and keep their own arguments."""
+    result = run(
+        [
+            chunk({"role": "assistant", "content": None}),
+            chunk(call(0, id="call_a", name="f")),
+            chunk(call(1, id="call_b", name="g")),
+            chunk(call(0, arguments='{"x"')),
+            chunk(call(1, arguments='{"y"')),
+            chunk(call(0, arguments=": 1}")),
+            chunk(call(1, arguments=": 2}")),
+            chunk({}, "tool_calls"),
+        ]
+    )
+    assert result.terminal == "response.completed"
+    first, second = result.final["output"]
+    assert (first["call_id"], first["name"], first["arguments"]) == ("call_a", "f", '{"x": 1}')
+    assert (second["call_id"], second["name"], second["arguments"]) == ("call_b", "g", '{"y": 2}')
+    assert [(e["output_index"], e["delta"]) for e in result.of_type("response.function_call_arguments.delta")] == [
+        (0, '{"x"'), (1, '{"y"'), (0, ": 1}"), (1, ": 2}"),
+    ]  # fmt: skip
+    done = result.of_type("response.function_call_arguments.done")
+    assert [(e["output_index"], e["arguments"]) for e in done] == [(0, '{"x": 1}'), (1, '{"y": 2}')]
+
+
+def test_interleaved_calls_equal_the_non_streaming_answer() -> None:
+    from app.translate import chat_to_response
+
+    chat = msgspec.convert(
+        {
+            "id": "c1", "object": "chat.completion", "created": 1, "model": "x",
+            "choices": [{
+                "index": 0, "finish_reason": "tool_calls",
+                "message": {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_a", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}},
+                    {"id": "call_b", "type": "function", "function": {"name": "g", "arguments": '{"y": 2}'}},
+                ]},
+            }],
+        },
+        m.CreateChatCompletionResponse,
+    )  # fmt: skip
+    expected = msgspec.to_builtins(chat_to_response(chat, REQUEST, OPTIONS).output)
+    result = run(
+        [
+            chunk(call(0, id="call_a", name="f")),
+            chunk(call(1, id="call_b", name="g", arguments='{"y"')),
+            chunk(call(0, arguments='{"x": 1}')),
+            chunk(call(1, arguments=": 2}")),
+            chunk({}, "tool_calls"),
+        ]
+    )
+    without_ids = [{k: v for k, v in item.items() if k != "id"} for item in result.final["output"]]
+    assert without_ids == [{k: v for k, v in item.items() if k != "id"} for item in expected]
+
+
+def test_a_failed_stream_closes_every_open_call_incomplete() -> None:
+    result = run([chunk(call(0, id="a", name="f", arguments="{")), chunk(call(1, id="b", name="g"))], complete=False)
+    assert result.terminal == "response.failed"
+    assert [item["status"] for item in result.final["output"]] == ["incomplete", "incomplete"]
+
+
 def test_a_late_delta_for_a_closed_call_fails_the_response_instead_of_corrupting_it() -> None:
     result = run(
         [
             chunk(call(0, id="a", name="f", arguments="{")),
-            chunk(call(1, id="b", name="g", arguments="{}")),
+            chunk({"content": "Now some text."}),
             chunk(call(0, arguments="}")),
         ]
     )

@@ -10,6 +10,7 @@ input stays a string, refusals are not dropped).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -308,9 +309,13 @@ def test_tool_choice_mapping(choice: Any, expected: Any) -> None:
     assert chat["parallel_tool_calls"] is False
 
 
-def test_hosted_tool_is_refused() -> None:
-    error = refused({"input": "hi", "tools": [WEATHER, {"type": "web_search"}]})
+def test_hosted_tool_is_omitted_by_default_and_refused_when_asked() -> None:
+    body = {"input": "hi", "tools": [WEATHER, {"type": "web_search"}]}
+    chat = to_chat(body)
+    assert [tool["function"]["name"] for tool in chat["tools"]] == ["get_weather"]
+    error = refused(body, replace(GA, hosted_tools="reject"))
     assert error.param == "tools[1].type"
+    assert "Hosted tool 'web_search'" in error.message and "hosted_tools" in error.message
 
 
 def test_function_call_and_output_order() -> None:
@@ -365,9 +370,10 @@ def test_assistant_text_and_parallel_calls_are_one_message() -> None:
 
 
 def test_structured_function_output_text_parts() -> None:
-    # NeMo Gym vector 03 structured_function_output_text_parts.
+    # NeMo Gym vector 03 structured_function_output_text_parts (with the call it answers: Chat needs it).
     body = {
         "input": [
+            {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"},
             {
                 "type": "function_call_output",
                 "call_id": "call_1",
@@ -375,7 +381,7 @@ def test_structured_function_output_text_parts() -> None:
             }
         ]
     }
-    assert messages(body) == [
+    assert messages(body)[1:] == [
         {
             "role": "tool",
             "tool_call_id": "call_1",

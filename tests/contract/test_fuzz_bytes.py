@@ -1,0 +1,121 @@
+"""Done-means 3 of issue 13: a fuzzer over raw bytes, which schemathesis cannot produce (it only sends
+well-formed JSON of the schema's shape): invalid UTF-8, truncation, deep nesting, huge counts, byte flips and
+splices of valid requests, against both endpoints, for a bounded time.
+
+Every answer must be a 2xx or a 4xx in OpenAI's envelope - never a 5xx - and the gateway's RSS must come back
+near where it started. The gateway runs as its own process, so its memory is measured alone. Derandomised
+(a fixed seed), so a failure reproduces; FUZZ_BYTES_SECONDS sets the budget (default 20).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from support.hostile import GatewayProcess
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/status")
+
+SECONDS = float(os.environ.get("FUZZ_BYTES_SECONDS", "20"))
+SEEDS = {
+    "/v1/responses": [
+        b'{"input": "hi"}',
+        b'{"input": [{"role": "user", "content": [{"type": "input_text", "text": "hi \\u00e9"}]}], '
+        b'"instructions": "be brief", "max_output_tokens": 50, "metadata": {"a": "b"}}',
+        b'{"input": "hi", "stream": true, "tools": [{"type": "function", "name": "f", "parameters": '
+        b'{"type": "object", "properties": {"x": {"type": "string"}}}}]}',
+        b'{"input": [{"type": "function_call_output", "call_id": "c1", "output": "{}"}]}',
+    ],
+    "/v1/chat/completions": [
+        b'{"messages": [{"role": "user", "content": "hi"}]}',
+        b'{"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": [{"type": "text", '
+        b'"text": "\\ud83d\\ude00"}]}], "max_tokens": 5, "stream": true}',
+        b'{"messages": [{"role": "user", "content": "hi"}], "logit_bias": {"50256": -100}, "stop": ["a", "b"]}',
+    ],
+}
+BAD_UTF8 = [b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf8\x88\x80\x80\x80", b"\xe2\x82", b"\x80"]
+ESCAPES = [b"\\ud800", b"\\udfff", b"\\u00", b"\\x41", b"\\", b"\\u0000", b'\\"']
+
+
+def _flip(rng: random.Random, body: bytes) -> bytes:
+    data = bytearray(body)
+    for _ in range(rng.randrange(1, 6)):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    return bytes(data)
+
+
+def _insert(rng: random.Random, body: bytes, what: bytes) -> bytes:
+    at = rng.randrange(len(body) + 1)
+    return body[:at] + what + body[at:]
+
+
+def _nest(rng: random.Random, body: bytes) -> bytes:
+    depth = rng.choice([10, 63, 64, 65, 100, 1000, 100_000])
+    inner = rng.choice([b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth])
+    return body[:-1] + b', "metadata": ' + inner + b"}"
+
+
+def _count(rng: random.Random, body: bytes) -> bytes:
+    n = rng.choice([1000, 99_999, 100_001, 200_001, 1_000_000])
+    item = rng.choice([b"{}", b"1", b'"x"', b"[]", b'{"role":"user","content":"x"}'])
+    field = rng.choice([b"input", b"messages", b"stop", b"metadata", b"tools"])
+    many = b",".join([item] * n)
+    if field == b"metadata":
+        many = b",".join(b'"k%d":"v"' % i for i in range(min(n, 300_000)))
+        return body[:-1] + b', "metadata": {' + many + b"}}"
+    return b'{"' + field + b'": [' + many + b"]}"
+
+
+MUTATORS: list[Callable[[random.Random, bytes], bytes]] = [
+    lambda rng, b: b,
+    _flip,
+    lambda rng, b: b[: rng.randrange(len(b))],
+    lambda rng, b: _insert(rng, b, rng.choice(BAD_UTF8)),
+    lambda rng, b: _insert(rng, b, rng.choice(ESCAPES)),
+    _nest,
+    _count,
+    lambda rng, b: bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))),
+    lambda rng, b: _insert(rng, b, b[: rng.randrange(len(b))]),
+    lambda rng, b: b.replace(b'"', b"", 1),
+    lambda rng, b: b.replace(b"hi", b"h" * rng.choice([1, 10_000, 1_000_000]), 1),
+]
+
+
+def test_raw_bytes_never_get_a_5xx(tmp_path: Path) -> None:
+    rng = random.Random(1313)
+    gateway = GatewayProcess(tmp_path, GATEWAY_MAX_QUEUE_WAIT="30")
+    statuses: Counter[str] = Counter()
+    failures: list[str] = []
+    try:
+        start = gateway.memory()["VmRSS"]
+        import time
+
+        deadline = time.monotonic() + SECONDS
+        with httpx.Client(base_url=gateway.url, timeout=60, headers={"content-type": "application/json"}) as http:
+            while time.monotonic() < deadline:
+                path = rng.choice(list(SEEDS))
+                body = rng.choice(SEEDS[path])
+                for _ in range(rng.randrange(1, 3)):
+                    body = rng.choice(MUTATORS)(rng, body) or b"{"
+                reply = http.post(path, content=body)
+                statuses[f"{path} {reply.status_code}"] += 1
+                if reply.status_code >= 500:
+                    failures.append(f"{reply.status_code} for {body[:200]!r}: {reply.text[:300]}")
+                elif reply.status_code >= 400:
+                    error = reply.json().get("error")
+                    if not (isinstance(error, dict) and error.get("message") and error.get("type")):
+                        failures.append(f"no envelope for {body[:200]!r}: {reply.text[:300]}")
+        memory = gateway.memory()
+    finally:
+        gateway.stop()
+    print(f"\nraw-bytes fuzz: {statuses.total()} cases, {dict(sorted(statuses.items()))}; RSS {start:.0f} MiB at "
+          f"start, {memory['VmRSS']:.0f} MiB after, peak {memory['VmHWM']:.0f} MiB")
+    assert not failures, failures[:5]
+    assert statuses.total() > 50
+    assert memory["VmRSS"] < start + 80, memory
