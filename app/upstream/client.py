@@ -242,6 +242,7 @@ class AzureChatClient:
             body=response.content,
             deployment=target.deployment.openai_model,
             endpoint=target.deployment.openai_base_url,
+            api_version=target.deployment.default_query.get("api-version"),
         )
 
     @asynccontextmanager
