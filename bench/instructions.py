@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -77,12 +78,18 @@ def count(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", required=True, help="a checkout (worktree) of the commit to compare against")
+    parser.add_argument("--base", help="a checkout (worktree) of the commit to compare against")
+    parser.add_argument("--store-ab", action="store_true",
+                        help="instead: this checkout with store true against store false (SQLite store)")
     parser.add_argument("-n", type=int, default=200, help="counted requests per scenario")
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--scenarios", nargs="+", default=["responses_small", "responses_large", "responses_stream"])
     args = parser.parse_args()
     run.OUT.mkdir(exist_ok=True)
+    if args.store_ab:
+        return store_ab(args.n, args.warmup)
+    if not args.base:
+        parser.error("--base is required (or --store-ab)")
     scenarios = [s for s in run.SCENARIOS if s.name in args.scenarios]
     stub_port = run.PORTS["stub"]
     stub = run.start("stub", [sys.executable, str(run.BENCH / "stub.py"), "--port", str(stub_port)], stub_port)
@@ -98,6 +105,31 @@ def main() -> int:
         a, b = sides["A"][scenario.name], sides["B"][scenario.name]
         print(f"{scenario.name:24} A {a:14,.0f}  B {b:14,.0f}  A/B {a / b:.3f}")
     (run.OUT / "instructions.json").write_text(json.dumps({"base": args.base, "n": args.n, **sides}, indent=1))
+    return 0
+
+
+def store_ab(n: int, warmup: int) -> int:
+    """What storing costs in instructions: responses_small with store false and true, on one gateway that
+    keeps a fresh SQLite file (its own ports, so another bench on the machine is not disturbed)."""
+    stub_port, port = 18120, 18220
+    body = run.payloads.responses_small()
+    scenarios = [
+        run.Scenario(f"store_{flag}".lower(), "/v1/responses", {**body, "store": flag}) for flag in (False, True)
+    ]
+    store = run.OUT / "store-ab.sqlite3"
+    for leftover in run.OUT.glob("store-ab.sqlite3*"):
+        leftover.unlink()
+    stub = run.start("stub-ab", [sys.executable, str(run.BENCH / "stub.py"), "--port", str(stub_port)], stub_port)
+    original = run.gateway_env
+    run.gateway_env = lambda stub, *a: {**original(stub, *a), "GATEWAY_STORE_URL": os.environ.get("STORE_AB_URL", f"sqlite:///{store}")}  # type: ignore[misc]
+    try:
+        counts = count(ROOT, port, stub_port, scenarios, n, warmup)
+    finally:
+        run.gateway_env = original  # type: ignore[misc]
+        stub.stop()
+    off, on = counts["store_false"], counts["store_true"]
+    print(f"store false {off:,.0f}  store true {on:,.0f} instructions/request  true/false {on / off:.3f}")
+    (run.OUT / "instructions-store.json").write_text(json.dumps({"n": n, **counts}, indent=1))
     return 0
 
 

@@ -283,6 +283,38 @@ class Report:
         lines, targets = fleet.report_lines(self.r["fleet"])
         self.lines += lines
         self.targets += targets
+    def websocket_section(self) -> None:
+        loops = self.r.get("agent_loop") or {}
+        if not loops:
+            return
+        self.out("## WebSocket mode: a 20-tool-call agent loop")
+        self.out()
+        self.out("One agent rollout (bench/agent_loop.py): 20 turns, each a `read_file` tool call answered with "
+                 "~2 KB. WebSocket: one connection, `store: false`, each turn sends only the tool output and "
+                 "`previous_response_id`. HTTP: one keep-alive connection, `stream: true`, the whole conversation "
+                 "resent each turn (no store yet, so no `previous_response_id` over HTTP). Median of the repeats.")
+        self.out()
+        self.out("| stub deployment | WebSocket ms | HTTP ms | WebSocket ÷ HTTP | client KiB sent (WS / HTTP) |")
+        self.out("|---|---|---|---|---|")
+        for deployment, loop in loops.items():
+            if not isinstance(loop, dict):
+                continue
+            paced = f" ({loops.get('slow_ms_per_chunk')} ms per chunk)" if deployment.startswith("slow") else ""
+            self.out(f"| {deployment}{paced} | {loop['websocket_ms']:.0f} | {loop['http_ms']:.0f} | "
+                     f"{loop['ratio']:.2f} | {loop['websocket_client_kib']:.0f} / {loop['http_client_kib']:.0f} |")
+            self.targets.append((f"20-tool-call loop, WebSocket vs HTTP ({deployment})", "faster",
+                                 f"{loop['ratio']:.2f}×", "met" if loop["ratio"] < 1 else "missed"))
+        self.out()
+
+    def closing_note(self) -> None:
+        loops = {k: v for k, v in (self.r.get("agent_loop") or {}).items() if isinstance(v, dict)}
+        if not loops:
+            return
+        ratios = ", ".join(f"{loop['ratio']:.2f} on `{name}`" for name, loop in loops.items())
+        self.out(f"Closing note: the 20-tool-call agent loop over WebSocket takes {ratios} of its time over HTTP "
+                 "(WebSocket ÷ HTTP; on the unpaced stub the gain is the gateway's and the client's own per-turn "
+                 "work, on the paced one the model's time dominates, as it will with a real deployment).")
+        self.out()
 
     def micro_section(self) -> None:
         if not self.micro:
@@ -322,6 +354,7 @@ class Report:
         self.streams()
         self.scaling()
         self.fleet_section()
+        self.websocket_section()
         self.micro_section()
         body = self.lines[body_start:]
         self.lines = self.lines[:body_start]
@@ -329,6 +362,7 @@ class Report:
         self.out("![latency and throughput per scenario and system](RESULTS.png)")
         self.out()
         self.lines += body
+        self.closing_note()
         return "\n".join(self.lines) + "\n"
 
 

@@ -38,14 +38,17 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench import fleet, inbound, payloads, sse_client  # noqa: E402
+from bench import agent_loop, fleet, inbound, payloads, sse_client, store_phase  # noqa: E402
 
 API_VERSION = "2024-10-21"
 MASTER_KEY = "sk-bench-master-key"
 AZURE_KEY = "bench-azure-key"
 SLOW_DEPLOYMENT = "slow-gpt"
 SLOW_MS = 20.0
-PORTS = {"stub": 18100, "gateway": 18200, "gateway_slow": 18201, "gateway_workers": 18202, "litellm": 18300}
+PORTS = {"stub": 18100, "gateway": 18200, "gateway_slow": 18201, "gateway_workers": 18202, "gateway_agent": 18203,
+         "litellm": 18300}
+# The WebSocket phase's stub deployments (bench/stub.py): every answer a tool call; the slow one paced like slow*.
+AGENT_DEPLOYMENTS = ("agent-gpt", "slow-agent")
 
 
 # ------------------------------------------------------------------------------------------------ scenarios
@@ -418,6 +421,22 @@ class Bench:
         self.results["memory"] = memory
         gw.stop()
 
+    def websocket_loop(self) -> None:
+        """WebSocket mode vs HTTP: a 20-tool-call agent loop (bench/agent_loop.py), on an unpaced and a paced stub."""
+        a = self.args
+        out: dict[str, Any] = {}
+        for deployment in AGENT_DEPLOYMENTS:
+            gw = start(f"gateway_{deployment}", [*_cpus(a.pin, "0"), sys.executable, "-m", "app", "serve", "--port",
+                                                 str(PORTS["gateway_agent"])],
+                       PORTS["gateway_agent"], env=gateway_env(PORTS["stub"], deployment))
+            self.servers.append(gw)
+            repeats = 3 if a.quick or deployment.startswith("slow") else 7
+            out[deployment] = agent_loop.compare(gw.port, repeats=repeats)
+            print(f"websocket {deployment}: {agent_loop.describe(out[deployment])}", flush=True)
+            gw.stop()
+        out["slow_ms_per_chunk"] = SLOW_MS
+        self.results["agent_loop"] = out
+
     def scaling(self) -> None:
         """--workers 1 vs N at 64 connections on responses_small, nothing pinned (N workers need N cores)."""
         a = self.args
@@ -440,6 +459,15 @@ class Bench:
             finally:
                 server.stop()
         self.results["scaling"] = out
+
+    python = sys.executable
+
+    def stored(self) -> None:
+        """store: true against store: false, and a 50-turn previous_response_id chain (bench/store_phase.py)."""
+        self.results["store"] = store_phase.run(
+            self, start=start, measure=measure, run_wrk=run_wrk, gateway_env=gateway_env, cpus=_cpus, out=OUT,
+            stub_port=PORTS["stub"],
+        )  # fmt: skip
 
     def stub_capacity(self) -> None:
         scenario = SCENARIOS[0]
@@ -496,6 +524,7 @@ def main() -> int:
     parser.add_argument("--access-log", action="store_true", help="run the gateway with its per-request log line")
     parser.add_argument("--fleet-requests", type=int, default=150, help="requests per fleet point (bench/fleet.py)")
     parser.add_argument("--skip-fleet", action="store_true", help="leave out the fleet phase (needs Redis)")
+    parser.add_argument("--store-only", action="store_true", help="only the stored-responses phase")
     args = parser.parse_args()
     global ACCESS_LOG
     ACCESS_LOG = "true" if args.access_log else "false"
@@ -531,11 +560,23 @@ def main() -> int:
         Path(args.output).write_text(json.dumps(bench.results, indent=1))
         print(f"wrote {args.output}")
         return 0
+    if args.store_only:
+        PORTS["stub"] = 18110  # its own stub: another bench on the machine may hold the usual port
+        with bench.running():
+            bench.stub = start("stub", [*_cpus(args.pin, "1"), sys.executable, str(BENCH / "stub.py"), "--port",
+                                        str(PORTS["stub"])], PORTS["stub"])  # fmt: skip
+            bench.servers.append(bench.stub)
+            bench.stored()
+        Path(args.output).write_text(json.dumps(bench.results, indent=1))
+        print(f"wrote {args.output}")
+        return 0
     with bench.running():
         bench.start_all()
         bench.load()
+        bench.stored()
         bench.streams()
         bench.slow_streams()
+        bench.websocket_loop()
         bench.stub_capacity()
         bench.results["gateway_rss_after_load_mib"] = rss_mib(bench.gateway.pid)
         bench.scaling()  # the stub must still be up

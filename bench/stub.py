@@ -13,6 +13,9 @@ Behaviour, decided from the request with byte searches (no JSON parsing):
   ``max_completion_tokens`` (default 16), so a client picks the stream length through the API it already has.
 * a deployment whose name starts with ``slow`` (``/openai/deployments/slow…/``) sleeps ``--slow-ms`` before
   every chunk (and before a non-streamed reply): for time-to-first-event and many-open-streams tests.
+* a deployment whose name contains ``agent`` answers every request with one ``read_file`` tool call
+  instead of text (streamed as Azure streams tool calls): an agent loop's model turn, for the WebSocket
+  phase (bench/agent_loop.py). ``slow-agent`` is both.
 * ``GET /stats`` returns how many requests were served.
 """
 
@@ -30,6 +33,9 @@ _STREAM = re.compile(rb'"stream"\s*:\s*true')
 _USAGE = re.compile(rb'"include_usage"\s*:\s*true')
 # Matched against the request head, which StubProtocol._drain lowercases first: the pattern is lower-case too.
 _SLOW = re.compile(rb"^post [^ ]*/deployments/slow")
+_AGENT = re.compile(rb"^post [^ ]*/deployments/[^/ ]*agent")
+TOOL_CALL = {"id": "call_stub_read", "type": "function", "function": {"name": "read_file", "arguments": ""}}
+TOOL_ARGUMENTS = '{"path":"src/app/main.py"}'
 
 CREATED = 1_700_000_000
 MODEL = "gpt-4o-mini-2024-07-18"
@@ -81,6 +87,30 @@ def _delta(delta: dict[str, object], finish: str | None = None) -> bytes:
     return _chunk([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])
 
 
+def _tool_completion() -> bytes:
+    call = {**TOOL_CALL, "function": {"name": "read_file", "arguments": TOOL_ARGUMENTS}}
+    reply = json.loads(COMPLETION)
+    reply["choices"][0]["message"] = {"role": "assistant", "content": None, "tool_calls": [call], "refusal": None}
+    reply["choices"][0]["finish_reason"] = "tool_calls"
+    return json.dumps(reply, separators=(",", ":")).encode()
+
+
+def tool_events(usage: bool) -> list[bytes]:
+    """A streamed reply that is one tool call: its header chunk, its arguments in two deltas, the finish."""
+    half = len(TOOL_ARGUMENTS) // 2
+    events = [
+        _chunk([], prompt_filter_results=[{"prompt_index": 0, "content_filter_results": _FILTER_OK}]),
+        _delta({"role": "assistant", "content": None, "tool_calls": [{"index": 0, **TOOL_CALL}]}),
+        _delta({"tool_calls": [{"index": 0, "function": {"arguments": TOOL_ARGUMENTS[:half]}}]}),
+        _delta({"tool_calls": [{"index": 0, "function": {"arguments": TOOL_ARGUMENTS[half:]}}]}),
+        _delta({}, "tool_calls"),
+    ]
+    if usage:
+        events.append(_chunk([], usage=USAGE))
+    events.append(b"data: [DONE]\n\n")
+    return events
+
+
 def _http_chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
@@ -102,14 +132,17 @@ def sse_events(tokens: int, usage: bool) -> list[bytes]:
 _JSON_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
 _SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\ntransfer-encoding: chunked\r\n\r\n"
 _REPLY = (_JSON_HEAD % len(COMPLETION)) + COMPLETION
+_TOOL_JSON = _tool_completion()
+_TOOL_REPLY = (_JSON_HEAD % len(_TOOL_JSON)) + _TOOL_JSON
 _streams: dict[tuple[int, bool], bytes] = {}
 _served = 0
 
 
-def _stream_reply(tokens: int, usage: bool) -> bytes:
-    key = (tokens, usage)
+def _stream_reply(tokens: int, usage: bool, agent: bool = False) -> bytes:
+    key = (-1 if agent else tokens, usage)
     if key not in _streams:
-        _streams[key] = _SSE_HEAD + b"".join(map(_http_chunk, sse_events(tokens, usage))) + b"0\r\n\r\n"
+        events = tool_events(usage) if agent else sse_events(tokens, usage)
+        _streams[key] = _SSE_HEAD + b"".join(map(_http_chunk, events)) + b"0\r\n\r\n"
     return _streams[key]
 
 
@@ -160,25 +193,28 @@ class StubProtocol(asyncio.Protocol):
             return
         stream = _STREAM.search(body) is not None
         slow = _SLOW.match(head) is not None
+        agent = _AGENT.match(head) is not None
         if not slow:
             if stream:
                 match = _MAX_TOKENS.search(body)
-                self.transport.write(_stream_reply(int(match.group(1)) if match else 16, bool(_USAGE.search(body))))
+                tokens = int(match.group(1)) if match else 16
+                self.transport.write(_stream_reply(tokens, bool(_USAGE.search(body)), agent))
             else:
-                self.transport.write(_REPLY)
+                self.transport.write(_TOOL_REPLY if agent else _REPLY)
             return
         self.busy = True
-        asyncio.get_running_loop().create_task(self._slow(body, stream))
+        asyncio.get_running_loop().create_task(self._slow(body, stream, agent))
 
-    async def _slow(self, body: bytes, stream: bool) -> None:
+    async def _slow(self, body: bytes, stream: bool, agent: bool = False) -> None:
         try:
             if not stream:
                 await asyncio.sleep(self.slow_seconds)
                 if self.transport is not None:
-                    self.transport.write(_REPLY)
+                    self.transport.write(_TOOL_REPLY if agent else _REPLY)
                 return
             match = _MAX_TOKENS.search(body)
-            events = sse_events(int(match.group(1)) if match else 16, bool(_USAGE.search(body)))
+            usage = bool(_USAGE.search(body))
+            events = tool_events(usage) if agent else sse_events(int(match.group(1)) if match else 16, usage)
             if self.transport is None:
                 return
             self.transport.write(_SSE_HEAD)

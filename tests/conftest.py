@@ -8,6 +8,7 @@ stay independent. Modules that need a fresh emulator for themselves (test_emulat
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import openai
 import pytest
 from litestar import Litestar
 from support.servers import running
+from support.stores import fresh_postgres_database
 
 from app.api.factory import create_app
 from app.emulator import EmulatorConfig, EmulatorState, create_emulator_app, emulator_state
@@ -24,6 +26,9 @@ from app.settings.load import Secret, Settings
 # Gateways at several api-versions for the translation and conformance suites (the `stack` fixture). Named
 # here so pytest loads, and assert-rewrites, the plugin before any test module imports it.
 pytest_plugins = ["support.translation_harness"]
+
+# Gateways started as subprocesses (`python -m app serve`) inherit this: no SQLite file in the work tree.
+os.environ.setdefault("GATEWAY_STORE_URL", "memory")
 
 AZURE_KEY = "emulator-key"
 DEPLOYMENT = "gpt-4o-mini"
@@ -40,6 +45,8 @@ def gateway_settings(base_url: str, **overrides: Any) -> Settings:
         "default_query": {"api-version": API_VERSION},
         # These tests check how one Azure reply is mapped; retries are tested in test_reliability.py.
         "max_retries": 0,
+        # Stored responses live in the gateway's process unless a test gives a store of its own.
+        "store_url": "memory",
         **overrides,
     }
     return Settings(**values)
@@ -124,3 +131,10 @@ def clean_emulator(emulator: Emulator) -> Iterator[Emulator]:
 def last_chat_request(clean_emulator: Emulator) -> Any:
     """A function returning the body of the Chat request the emulator last received."""
     return clean_emulator.last_body
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A Postgres database of this test session's own (skips, or fails in CI, without Postgres)."""
+    with fresh_postgres_database() as url:
+        yield url

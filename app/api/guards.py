@@ -8,10 +8,12 @@ them every time, so timing reveals neither a key nor which one matched.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
@@ -19,7 +21,7 @@ from litestar.types import Guard
 from app.settings import Settings
 from app.wire.errors import GatewayError
 
-__all__ = ["api_key_guard", "key_check"]
+__all__ = ["api_key_guard", "key_check", "tenant_of", "tenant_provider"]
 
 PROTECTED_PREFIX = "/v1/"
 
@@ -79,3 +81,29 @@ def api_key_guard(settings: Settings) -> Guard | None:
             check(connection.headers)
 
     return guard
+
+
+def tenant_of(settings: Settings) -> Callable[[Mapping[str, str]], str]:
+    """Whose stored responses and conversations a request (or a WebSocket connection) sees, from its headers.
+
+    With inbound keys configured, a SHA-256 of the key the guard accepted (the store never holds a key);
+    without them everyone is the one tenant ``""``.
+    """
+    if not settings.gateway_api_keys:
+        return lambda _headers: ""
+
+    def tenant(headers: Mapping[str, str]) -> str:
+        presented = _presented(headers) or ""
+        return hashlib.sha256(presented.encode("utf-8", "surrogateescape")).hexdigest()
+
+    return tenant
+
+
+def tenant_provider(settings: Settings) -> Callable[..., str]:
+    """The ``tenant`` dependency of the HTTP routes (``tenant_of`` the request's headers)."""
+    of = tenant_of(settings)
+
+    def tenant(request: Request[Any, Any, Any]) -> str:
+        return of(request.headers)
+
+    return tenant

@@ -22,8 +22,9 @@ a body that never ends cannot keep it open.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from typing import Any, Final
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from app.api.guards import key_check
 from app.settings import Settings
@@ -31,10 +32,17 @@ from app.telemetry import observe
 from app.wire.errors import GatewayError
 from app.wire.limits import BodyLimits, BodyScan
 
-__all__ = ["InboundGuard"]
+__all__ = ["InboundGuard", "body_routes"]
 
-GUARDED_PREFIX: Final = "/v1/"
-_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+
+def body_routes(templates: Iterable[str]) -> re.Pattern[str]:
+    """One pattern for the paths of the routes that take a body (Litestar templates such as ``/a/{id:str}``).
+
+    The guard judges only requests a handler would read: any other method or path is Litestar's to answer
+    (405, 404) without reading a body, exactly as if the guard were not there.
+    """
+    alternatives = [re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template)) for template in templates]
+    return re.compile("(?:" + "|".join(alternatives) + ")") if alternatives else re.compile("(?!)")
 
 
 class _ClientGone(Exception):
@@ -81,10 +89,11 @@ def _check_media_type(scope: dict[str, Any]) -> None:
 
 
 class InboundGuard:
-    __slots__ = ("_released", "app", "budget", "check_key", "limits", "max_bytes", "pending", "timeout")
+    __slots__ = ("_released", "app", "budget", "check_key", "limits", "max_bytes", "pending", "routes", "timeout")
 
-    def __init__(self, app: Any, settings: Settings) -> None:
+    def __init__(self, app: Any, settings: Settings, routes: re.Pattern[str]) -> None:
         self.app = app
+        self.routes = routes  # the POST routes (`body_routes`)
         # The client's key first: a caller without one gets its 401, not a verdict on a body nobody may send.
         self.check_key: Callable[[Mapping[str, str]], None] | None = key_check(settings)
         self.max_bytes = settings.max_body_bytes
@@ -97,11 +106,7 @@ class InboundGuard:
         )
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in _BODY_METHODS
-            or not scope.get("path", "").startswith(GUARDED_PREFIX)
-        ):
+        if scope["type"] != "http" or scope["method"] != "POST" or not self.routes.fullmatch(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         try:

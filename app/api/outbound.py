@@ -1,4 +1,5 @@
-"""No credential leaves in a response: every header and body chunk is scrubbed of the registered secrets.
+"""No credential leaves in a response: every header and body chunk (and WebSocket message) is scrubbed of the
+registered secrets.
 
 Azure sometimes quotes what it was sent in its error text (a key pasted into the wrong setting, a token in a
 message); the gateway passes Azure's messages on, in JSON errors, stream events and forwarded Chat chunks. The
@@ -23,6 +24,9 @@ class Scrubbed:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, _scrubbed_socket(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -38,3 +42,19 @@ class Scrubbed:
             await send(message)
 
         await self.app(scope, receive, scrubbed_send)
+
+
+def _scrubbed_socket(send: Any) -> Any:
+    """WebSocket mode's messages (text events, a refused upgrade's body and headers), scrubbed the same way."""
+
+    async def scrubbed_send(message: Any) -> None:
+        kind = message["type"]
+        if kind == "websocket.send" and message.get("text"):
+            message = {**message, "text": scrub_bytes(message["text"].encode()).decode()}
+        elif kind == "websocket.http.response.body" and message.get("body"):
+            message = {**message, "body": scrub_bytes(message["body"])}
+        elif kind == "websocket.http.response.start":
+            message = {**message, "headers": [(k, scrub_bytes(v)) for k, v in message.get("headers") or ()]}
+        await send(message)
+
+    return scrubbed_send

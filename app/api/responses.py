@@ -1,16 +1,35 @@
-"""``POST /v1/responses``: decode, ``ResponsesService.create``, answer with the JSON or the SSE stream."""
+"""``/v1/responses``: create (JSON or SSE), compact, and the stored-response routes: retrieve, delete,
+input_items. WebSocket mode on the same path is ``app.api.websocket``.
+
+Each handler decodes, calls the service and frames the result; the store is the service's business.
+``include`` is read as ``include`` and as ``include[]`` (what the openai SDK sends).
+"""
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from typing import Annotated
+
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.api.dto import wire_dto
 from app.api.sse import responses_sse
 from app.models import generated as m
+from app.service.compact import CompactService
 from app.service.responses import ResponsesService
-from app.wire.decode import decode_create_response
+from app.service.stored import page_query
+from app.wire.decode import decode_compact_request, decode_create_response
+
+Include = list[str] | None
+IncludeBrackets = Annotated[list[str] | None, QueryParameter(name="include[]")]
+Tenant = NamedDependency[str]  # a hash of the inbound key (app.api.guards.tenant_provider)
+
+
+def includes(include: Include, brackets: Include) -> list[str] | None:
+    if include is None and brackets is None:
+        return None
+    return [*(include or ()), *(brackets or ())]
 
 
 class ResponsesController(Controller):
@@ -25,11 +44,66 @@ class ResponsesController(Controller):
         status_code=200,
     )
     async def create_response(
-        self, data: JSONBody[m.CreateResponse], responses: NamedDependency[ResponsesService]
+        self, data: JSONBody[m.CreateResponse], responses: NamedDependency[ResponsesService], tenant: Tenant
     ) -> m.Response:
         # The annotation is what Litestar documents (/_litestar/openapi.json) for the JSON case; a returned
         # EventStream is a Response instance, which Litestar sends as it is (it dispatches on the value).
-        result = await responses.create(data)
+        result = await responses.create(data, tenant)
         if isinstance(result, m.Response):
             return result
         return responses_sse(result)  # type: ignore[return-value]
+
+    @post(
+        "/compact",
+        operation_id="compactResponse",
+        summary="Compact a conversation into a sealed summary (made by the configured deployment).",
+        dto=wire_dto(m.CompactResponseRequest, decode_compact_request),
+        return_dto=None,
+        status_code=200,
+    )
+    async def compact_response(
+        self, data: JSONBody[m.CompactResponseRequest], compact: NamedDependency[CompactService], tenant: Tenant
+    ) -> m.ResponseCompaction:
+        return await compact.compact(data, tenant)
+
+    @get("/{response_id:str}", operation_id="getResponse", summary="Retrieve a stored response.")
+    async def get_response(
+        self,
+        response_id: FromPath[str],
+        responses: NamedDependency[ResponsesService],
+        tenant: Tenant,
+        include: FromQuery[Include] = None,
+        include_brackets: IncludeBrackets = None,
+    ) -> m.Response:
+        return await responses.stored.retrieve(tenant, response_id, includes(include, include_brackets))
+
+    @delete(
+        "/{response_id:str}",
+        operation_id="deleteResponse",
+        summary="Delete a stored response and its items.",
+        status_code=200,
+    )
+    async def delete_response(
+        self, response_id: FromPath[str], responses: NamedDependency[ResponsesService], tenant: Tenant
+    ) -> m.ResponseDeleted:
+        return await responses.stored.delete(tenant, response_id)
+
+    @get(
+        "/{response_id:str}/input_items",
+        operation_id="listInputItems",
+        summary="List the input items of a stored response.",
+    )
+    async def list_input_items(
+        self,
+        response_id: FromPath[str],
+        responses: NamedDependency[ResponsesService],
+        tenant: Tenant,
+        limit: FromQuery[int] = 20,
+        order: FromQuery[str] = "desc",
+        after: FromQuery[str | None] = None,
+        before: FromQuery[str | None] = None,
+        include: FromQuery[Include] = None,
+        include_brackets: IncludeBrackets = None,
+    ) -> m.ResponseItemList:
+        page = page_query(limit, order, after, before)
+        return await responses.stored.input_items(tenant, response_id, page, includes(include, include_brackets))

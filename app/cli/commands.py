@@ -265,6 +265,12 @@ def _serve_workers(overrides: dict[str, Any], defaults: dict[str, Any], workers:
 
     settings = load_settings(overrides, defaults=defaults)  # fail here, once, with the one-line message
     check_exposure(settings)
+    if settings.store_url.strip() == "memory":
+        # Each worker would keep its own responses: a follow-up landing on another worker would not find them.
+        raise SettingsError(
+            "store_url = memory keeps stored responses inside one process, so it cannot serve --workers "
+            f"{workers}: set store_url (GATEWAY_STORE_URL) to sqlite:///PATH or postgresql://… to share them"
+        )
     # uvicorn's supervisor binds after this banner and exits with its own log line on a taken port; a trial
     # bind (released at once, never listened on) reports that first, as the single-process path does.
     listen(settings.host, settings.port).close()

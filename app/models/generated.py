@@ -211,8 +211,10 @@ class HostedItemWebSearchCall(Struct, tag_field="type", tag="web_search_call"):
     pass
 
 
-class HostedItemCompaction(Struct, tag_field="type", tag="compaction"):
-    pass
+class CompactionInputItem(Struct, tag_field="type", tag="compaction", forbid_unknown_fields=True):
+    encrypted_content: str
+    id: str | UnsetType = UNSET
+    created_by: str | UnsetType = UNSET
 
 
 class HostedItemCompactionTrigger(Struct, tag_field="type", tag="compaction_trigger"):
@@ -428,6 +430,18 @@ class ContextManagementParam(Struct, forbid_unknown_fields=True):
     compact_threshold: Annotated[int, Meta(ge=1000)] | None | UnsetType = UNSET
 
 
+class CompactionItem(Struct, tag_field="type", tag="compaction"):
+    id: str
+    encrypted_content: str
+    created_by: str | UnsetType = UNSET
+
+
+class WebSocketErrorEvent(Struct):
+    type: Literal["error"]
+    status: int
+    error: Error
+
+
 class IncompleteDetails(Struct):
     reason: Literal["max_output_tokens", "content_filter"]
 
@@ -504,6 +518,40 @@ class SummaryTextContent(Struct, forbid_unknown_fields=True):
 class ReasoningTextContent(Struct, forbid_unknown_fields=True):
     type: Literal["reasoning_text"]
     text: str
+
+
+class ResponseDeleted(Struct):
+    id: str
+    object: Literal["response"]
+    deleted: bool
+
+
+class ConversationRef(Struct):
+    id: str
+
+
+class FunctionCallOutputResource(Struct, tag_field="type", tag="function_call_output"):
+    id: str
+    call_id: str
+    output: str | list[FunctionCallOutputContent]
+    status: Literal["in_progress", "completed", "incomplete"]
+
+
+class ConversationResource(Struct):
+    id: str
+    object: Literal["conversation"]
+    metadata: Metadata
+    created_at: int
+
+
+class ConversationDeleted(Struct):
+    id: str
+    object: Literal["conversation.deleted"]
+    deleted: bool
+
+
+class UpdateConversationBody(Struct, forbid_unknown_fields=True):
+    metadata: Metadata
 
 
 class ResponseRefusalDeltaEvent(Struct, tag_field="type", tag="response.refusal.delta"):
@@ -956,7 +1004,22 @@ class NamespaceTool(Struct, tag_field="type", tag="namespace", forbid_unknown_fi
     description: str | None | UnsetType = UNSET
 
 
+class CompactedMessage(Struct, tag_field="type", tag="message"):
+    id: str
+    status: Literal["completed"]
+    role: Literal["user"]
+    content: list[InputMessageContent]
+
+
 OutputMessageContent: TypeAlias = OutputTextContent | RefusalContent
+
+
+class MessageResource(Struct, tag_field="type", tag="message"):
+    id: str
+    status: Literal["in_progress", "completed", "incomplete"]
+    role: Literal["user", "assistant", "system", "developer"]
+    content: list[InputMessageContent]
+    phase: Literal["commentary", "final_answer"] | None | UnsetType = UNSET
 
 
 class ResponseContentPartAddedEvent(Struct, tag_field="type", tag="response.content_part.added"):
@@ -1052,11 +1115,38 @@ Tool: TypeAlias = (
 )
 
 
+CompactedItem: TypeAlias = CompactedMessage | CompactionItem
+
+
 class OutputMessage(Struct, tag_field="type", tag="message"):
     id: str
     role: Literal["assistant"]
     content: list[OutputMessageContent]
     status: Literal["in_progress", "completed", "incomplete"]
+
+
+ItemResource: TypeAlias = Annotated[
+    MessageResource | FunctionToolCall | FunctionCallOutputResource | ReasoningItem,
+    Meta(
+        description="A stored item: an input item the gateway was given (with the id and status it was given or got) or\nan output item it returned. Its JSON is also a valid input item, which is how chains replay it.\n"
+    ),
+]
+
+
+class ResponseItemList(Struct):
+    object: Literal["list"]
+    data: list[ItemResource]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+
+class ConversationItemList(Struct):
+    object: Literal["list"]
+    data: list[ItemResource]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
 
 
 class ChatCompletionRequestUserMessage(Struct, tag_field="role", tag="user", forbid_unknown_fields=True):
@@ -1105,6 +1195,14 @@ class AdditionalToolsItem(Struct, tag_field="type", tag="additional_tools", forb
     role: str | None | UnsetType = UNSET
 
 
+class ResponseCompaction(Struct):
+    id: str
+    object: Literal["response.compaction"]
+    output: list[CompactedItem]
+    created_at: int
+    usage: ResponseUsage
+
+
 OutputItem: TypeAlias = OutputMessage | FunctionToolCall | ReasoningItem | CustomToolCall | ToolSearchCall
 
 
@@ -1143,7 +1241,7 @@ InputItem: TypeAlias = Annotated[
     | ToolSearchCallItem
     | ToolSearchOutputItem
     | AdditionalToolsItem
-    | HostedItemCompaction
+    | CompactionInputItem
     | HostedItemCompactionTrigger
     | HostedItemImageGenerationCall
     | HostedItemCodeInterpreterCall
@@ -1202,6 +1300,23 @@ class Response(Struct):
     prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
     user: str | UnsetType = UNSET
     include: list[IncludeEnum] | None | UnsetType = UNSET
+    conversation: (
+        Annotated[
+            ConversationRef,
+            Meta(description="The conversation this response belongs to (`conversation` on create), else absent."),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+
+
+class CreateConversationBody(Struct, forbid_unknown_fields=True):
+    metadata: Metadata | None | UnsetType = UNSET
+    items: Annotated[list[InputItem], Meta(max_length=20)] | None | UnsetType = UNSET
+
+
+class CreateConversationItemsBody(Struct, forbid_unknown_fields=True):
+    items: Annotated[list[InputItem], Meta(max_length=20, min_length=1)]
 
 
 class ResponseCreatedEvent(Struct, tag_field="type", tag="response.created"):
@@ -1277,6 +1392,17 @@ class CreateChatCompletionRequest(Struct, forbid_unknown_fields=True):
 
 
 InputParam: TypeAlias = Annotated[str | list[InputItem], Meta(description="Text, or a list of input items.")]
+
+
+class CompactResponseRequest(Struct, forbid_unknown_fields=True):
+    model: str
+    input: InputParam | None | UnsetType = UNSET
+    previous_response_id: str | None | UnsetType = UNSET
+    instructions: str | None | UnsetType = UNSET
+    prompt_cache_key: Annotated[str, Meta(max_length=64)] | None | UnsetType = UNSET
+    prompt_cache_retention: Literal["in_memory", "24h"] | None | UnsetType = UNSET
+    prompt_cache_options: PromptCacheOptionsParam | UnsetType = UNSET
+    service_tier: ServiceTier | None | UnsetType = UNSET
 
 
 ResponseStreamEvent: TypeAlias = Annotated[

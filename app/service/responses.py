@@ -2,25 +2,31 @@
 
 One call serves ``stream: false`` and ``stream: true``: the request is translated once, then either Azure's
 answer is translated back (``chat_to_response``) or Azure's chunks are fed through ``ResponseStream``, the pure
-state machine that shares ``finish`` with the JSON case. The state-dependent parts of the API (stored
-responses, ``previous_response_id``, background runs) belong here, around the translator, not inside it.
+state machine that shares ``finish`` with the JSON case. The state-dependent parts of the API live here,
+around the translator, not inside it: ``StoredResponses`` (app.service.stored) resolves the history before
+the call and stores the finished response before the client gets it; ``Compaction`` opens the compaction
+items of the input; background runs are refused for now. WebSocket mode (app.service.session) calls the same
+``create``, with the chain its connection cached as ``prior``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
+import anyio
 import msgspec
-from msgspec import UNSET
 
 from app.models import generated as m
 from app.service.azure import Gateway
+from app.service.compaction import Compaction
 from app.service.events import EventSource, Release
+from app.service.stored import Plan, StoredResponses
 from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
 from app.translate.params import in_responses_terms
+from app.translate.response import finish
 from app.translate.stream import ResponseStream, StreamProtocolError
 from app.translate.tools import tool_set
 from app.upstream import UpstreamStream, UpstreamUnavailable
@@ -31,37 +37,75 @@ log = logging.getLogger("app.service.responses")
 _DONE = b"[DONE]"
 
 ResponseEvents = EventSource[m.ResponseStreamEvent]
+ResponseBatch = list[m.ResponseStreamEvent]
 
 
 class ResponsesService:
-    def __init__(self, azure: Gateway) -> None:
+    def __init__(self, azure: Gateway, stored: StoredResponses, compaction: Compaction) -> None:
         self.azure = azure
+        self.stored = stored
+        self.compaction = compaction
 
-    async def create(self, request: m.CreateResponse) -> m.Response | ResponseEvents:
+    async def create(
+        self, request: m.CreateResponse, tenant: str = "", *, prior: Sequence[m.InputItem] | None = None
+    ) -> m.Response | ResponseEvents:
         """The finished ``Response``, or (``stream: true``) its events once Azure has accepted the call.
 
-        Raises ``GatewayError`` for anything that fails before the first event.
+        ``tenant`` scopes what is read and stored (a hash of the caller's inbound key). ``prior``: the items
+        of the chain ``previous_response_id`` names, already resolved by the caller (a WebSocket connection's
+        cache), used instead of the store's. Raises ``GatewayError`` for anything that fails before the
+        first event.
         """
         options = self.azure.options
-        _refuse_stateful(request)
-        tools = tool_set(request, options)
-        chat_request = responses_to_chat(request, options, tools)
-        observe.note_omitted(tools.omitted)
+        _refuse_background(request)
+        plan = await self.stored.prepare(request, tenant, prior=prior)
         try:
-            if request.stream is True:
-                translator = ResponseStream(request, options, tools=tools)
-                return await self._with_reasoning_fallback(
-                    chat_request,
-                    lambda chat: EventSource.open(
-                        self.azure.open_stream(chat),
-                        lambda upstream, release: _events(upstream, release, translator),
-                    ),
-                )
-            chat = await self._with_reasoning_fallback(chat_request, self.azure.answer)
-        except GatewayError as exc:
-            # Azure judged the Chat request the client never saw: its error names the Responses parameters.
-            raise in_responses_terms(exc) from None
-        return chat_to_response(chat, request, options, tools)
+            translate = self.compaction.expand(plan.translate)
+            tools = tool_set(translate, options)
+            chat_request = responses_to_chat(translate, options, tools)
+            observe.note_omitted(tools.omitted)
+            try:
+                if request.stream is True:
+                    translator = ResponseStream(plan.echo, options, tools=tools)
+                    return await self._with_reasoning_fallback(
+                        chat_request,
+                        lambda chat: EventSource.open(
+                            self.azure.open_stream(chat),
+                            lambda upstream, release: _stored_events(_events(upstream, release, translator), plan),
+                        ),
+                    )
+                chat = await self._with_reasoning_fallback(chat_request, self.azure.answer)
+            except GatewayError as exc:
+                # Azure judged the Chat request the client never saw: its error names the Responses parameters.
+                raise in_responses_terms(exc) from None
+            response = chat_to_response(chat, plan.echo, options, tools)
+        except BaseException:
+            await plan.abort()
+            raise
+        await plan.finish(response)
+        return response
+
+    async def prepare(
+        self, request: m.CreateResponse, tenant: str = "", *, prior: Sequence[m.InputItem] | None = None
+    ) -> ResponseBatch:
+        """WebSocket mode's ``generate: false``: no model call, a completed response with no output to chain from.
+
+        The request is checked and translated exactly as ``create`` would (so a warm-up that would fail says
+        so now), stored like any response, and its events are those of a stream that produced nothing.
+        """
+        _refuse_background(request)
+        plan = await self.stored.prepare(request, tenant, prior=prior)
+        try:
+            translate = self.compaction.expand(plan.translate)
+            responses_to_chat(translate, self.azure.options, tool_set(translate, self.azure.options))
+            events = ResponseStream(plan.echo, self.azure.options).start()
+            snapshot = events[0].response  # type: ignore[union-attr]
+            final = finish(msgspec.structs.replace(snapshot), [], None, "stop", created=snapshot.created_at)
+        except BaseException:
+            await plan.abort()
+            raise
+        await plan.finish(final)
+        return [*events, m.ResponseCompletedEvent(sequence_number=len(events), response=final)]
 
     async def _with_reasoning_fallback(self, chat: m.CreateChatCompletionRequest, call: Any) -> Any:
         """``call(chat)``, once more with ``reasoning_effort: "none"`` if the deployment refuses tools with reasoning.
@@ -73,7 +117,9 @@ class ResponsesService:
         with tools go straight to the second form. With ``"reject"`` the client gets a 400 saying what to
         change.
         """
-        fallback = self.azure.settings.reasoning_with_tools == "fallback"
+        # reasoning_effort "none" can only be sent where the api-version has reasoning_effort at all.
+        capable = self.azure.options.capabilities.reasoning_effort
+        fallback = self.azure.settings.reasoning_with_tools == "fallback" and capable
         if not chat.tools or chat.reasoning_effort == "none":
             return await call(chat)
         if fallback and self.azure.refuses_reasoning_with_tools:
@@ -87,7 +133,8 @@ class ResponsesService:
                 raise invalid_request(
                     f"The Azure deployment refuses function tools together with reasoning on Chat Completions "
                     f'({exc.message}) Send reasoning.effort "none", or drop the tools; or set the gateway\'s '
-                    'reasoning_with_tools = "fallback" to have it do so (and report it).',
+                    'reasoning_with_tools = "fallback" to have it do so (and report it)'
+                    + ("." if capable else ", with an api-version that has reasoning_effort."),
                     param="reasoning.effort",
                     code="unsupported_parameter",
                 ) from None
@@ -107,23 +154,49 @@ def _without_reasoning(chat: m.CreateChatCompletionRequest) -> m.CreateChatCompl
     return msgspec.structs.replace(chat, reasoning_effort="none")
 
 
-def _refuse_stateful(request: m.CreateResponse) -> None:
-    """What needs stored state, refused until the store exists: the translator sees only stateless requests."""
+def _refuse_background(request: m.CreateResponse) -> None:
+    """Background runs need a worker that outlives the request: not built yet."""
     if request.background is True:
         raise invalid_request(
             "background responses are not supported yet by this gateway.",
             param="background",
             code="unsupported_parameter",
         )
-    for name in ("previous_response_id", "conversation"):
-        value = getattr(request, name)
-        if value is not UNSET and value is not None:
-            raise invalid_request(
-                f"{name} is not supported yet: this gateway stores no responses. Send the whole conversation "
-                "in `input`.",
-                param=name,
-                code="unsupported_parameter",
-            )
+
+
+_TERMINAL = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFailedEvent)
+
+
+async def _stored_events(
+    events: AsyncGenerator[list[m.ResponseStreamEvent], None], plan: Plan
+) -> AsyncGenerator[list[m.ResponseStreamEvent], None]:
+    """The stream's events, with the finished response stored before its terminal event is sent.
+
+    A client that leaves before the end gets nothing stored (there is no finished response to keep) and the
+    conversation, if any, is released. A store failure turns the terminal event into ``response.failed``.
+    """
+    try:
+        async for batch in events:
+            final = next((event for event in batch if isinstance(event, _TERMINAL)), None)
+            if final is not None:
+                try:
+                    await plan.finish(final.response)
+                except GatewayError as exc:
+                    final.response.status = "failed"
+                    final.response.error = m.ResponseError(code="server_error", message=exc.message)
+                    batch = [
+                        m.ResponseFailedEvent(sequence_number=event.sequence_number, response=event.response)
+                        if isinstance(event, _TERMINAL)
+                        else event
+                        for event in batch
+                    ]
+            yield batch
+    finally:
+        # Shielded: when the client went away this runs in a cancelled task, whose every await would be
+        # cancelled again, leaving the conversation held until its lock expires.
+        with anyio.CancelScope(shield=True):
+            await events.aclose()
+            await plan.abort()
 
 
 async def _events(

@@ -184,6 +184,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ] = ()
     """Keys clients must present on /v1/* (``Authorization: Bearer`` or ``api-key``); empty = no auth."""
     allow_unauthenticated: Annotated[bool, setting("true")] = False
+    compaction_key: Annotated[Secret | None, setting("<32+ random characters>", hint="a string")] = None
+    """Seals the ``compaction`` items of POST /v1/responses/compact (the same on every replica). Unset: a
+    random key per process, logged as a warning; its items open only in that process until it stops."""
     # Operability (issue 8): Azure's URL surface and auth, probes, logs.
     api_surface: Annotated[Literal["deployments", "v1"], setting("v1")] = "deployments"
     """``deployments``: {endpoint}/openai/deployments/{d}/chat/completions; ``v1``: {endpoint}/openai/v1/..."""
@@ -219,6 +222,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Failures in a row (5xx, timeouts, connection errors) that open a deployment's circuit breaker."""
     breaker_cooldown: Annotated[float, setting("10.0", unit="seconds", gt=0)] = 10.0
     """Seconds an open breaker waits before one probe request (half-open) may try the deployment again."""
+    # Stored responses and conversations (issue 15). The pattern is app.store.parse_store_url's four forms.
+    store_url: Annotated[
+        str,
+        setting(
+            "sqlite:///var/gateway.sqlite3",
+            hint="sqlite:///PATH, postgresql://USER@HOST:PORT/DB, memory or off",
+            pattern=r"^\s*(off|memory|sqlite:///.+|postgres(ql)?://.+)\s*$",
+        ),
+    ] = "sqlite:///gateway-store.sqlite3"
+    """``sqlite:///PATH`` (embedded), ``postgresql://…`` (several processes), ``memory`` or ``off``."""
+    store_retention_days: Annotated[float, setting("30", unit="days", ge=0)] = 30.0
+    """Days a stored response is kept (OpenAI's 30); 0 keeps them until deleted. Conversations never expire."""
 
     @property
     def api_version(self) -> str:
@@ -227,6 +242,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every credential in these settings, as text (for scrubbing logs); empty values left out."""
-        found = [self.openai_api_key, self.client_secret, self.redis_url, *self.gateway_api_keys]
+        found = [self.openai_api_key, self.client_secret, self.compaction_key, self.redis_url, *self.gateway_api_keys]
         found += [d.openai_api_key for d in self.deployments]
         return tuple(s.get_secret_value() for s in found if isinstance(s, Secret) and s.get_secret_value())

@@ -319,7 +319,7 @@ DEPLOYMENT_HEADER: Final = b"x-gateway-deployment"
 _VALID_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-def _request_id(scope: dict[str, Any]) -> str:
+def request_id_of(scope: dict[str, Any]) -> str:
     """The client's ``x-request-id`` when it is a sane token, else a new one."""
     for name, value in scope.get("headers") or ():
         if name == REQUEST_ID_HEADER:
@@ -350,7 +350,7 @@ class Observed:
             await self.app(scope, receive, send)
             return
         unit = unit_of_work(
-            scope.get("path", ""), method=scope.get("method", ""), request_id=_request_id(scope), log=self.log_all
+            scope.get("path", ""), method=scope.get("method", ""), request_id=request_id_of(scope), log=self.log_all
         )
         record = unit.record
         id_header = (REQUEST_ID_HEADER, record.request_id.encode())

@@ -13,6 +13,15 @@ from app.translate.capabilities import FIRST_VERSION
 from app.translate.options import TranslationOptions
 from app.wire.errors import GatewayError, invalid_request
 
+# `include` values that ask for data only hosted tools produce: refused, since it can never exist here.
+INCLUDE_IMPOSSIBLE = frozenset({
+    "file_search_call.results",
+    "web_search_call.results",
+    "web_search_call.action.sources",
+    "code_interpreter_call.outputs",
+    "computer_call_output.output.image_url",
+})
+
 
 def unsupported(param: str, message: str, code: str = "unsupported_parameter") -> GatewayError:
     return invalid_request(message, param=param, code=code)

@@ -15,20 +15,10 @@ from msgspec import UNSET
 from app.models import generated as m
 from app.translate.messages import chat_messages
 from app.translate.options import TranslationOptions
-from app.translate.params import given, needs_version, unsupported
+from app.translate.params import INCLUDE_IMPOSSIBLE, given, needs_version, unsupported
 from app.translate.response import wants_logprobs
 from app.translate.tools import ToolSet, chat_tool_choice, tool_set
 from app.wire.errors import invalid_request
-
-# `include` values that ask for data only hosted tools produce: refused, since it can never exist here.
-_INCLUDE_IMPOSSIBLE = {
-    "file_search_call.results",
-    "web_search_call.results",
-    "web_search_call.action.sources",
-    "code_interpreter_call.outputs",
-    "computer_call_output.output.image_url",
-}
-
 
 # ---------------------------------------------------------------------------------------------- request
 
@@ -53,10 +43,17 @@ def _refuse_unsupported(request: m.CreateResponse) -> None:
     if given(request.moderation):
         raise unsupported("moderation", "moderation has no Azure Chat Completions equivalent.")
     if given(request.context_management):
-        raise unsupported("context_management", "context_management has no Chat Completions equivalent.")
+        # Honouring compact_threshold needs the prompt's token count before the call, and no tokenizer that
+        # works offline for every Azure deployment is installed; a guess could compact too late (Azure's 400)
+        # or drop context the client meant to keep. Explicit compaction is there instead.
+        raise unsupported(
+            "context_management",
+            "context_management (automatic compaction at a token threshold) is not supported by this gateway. "
+            "Compact explicitly: POST /v1/responses/compact, then send its output as the start of `input`.",
+        )
     if given(request.include):
         for index, value in enumerate(request.include or ()):
-            if value in _INCLUDE_IMPOSSIBLE:
+            if value in INCLUDE_IMPOSSIBLE:
                 raise unsupported(
                     f"include[{index}]", f"include '{value}' asks for hosted-tool data, which cannot exist here."
                 )

@@ -7,6 +7,7 @@ every key the official schema and Open Responses' `ResponseResource` require is 
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -22,13 +23,19 @@ _THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
 _INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
 
+# A generator of its own: ids are stored keys now, so they must not repeat when something reseeds the
+# global `random` (hypothesis does, per test case); reseeded from the OS in a forked child, like the global.
+_IDS = random.Random()
+os.register_at_fork(after_in_child=_IDS.seed)
+
+
 def new_id(prefix: str) -> str:
     """An id with OpenAI's prefix and 48 random hex digits, like the official API's.
 
     Unique, not secret: Python's PRNG (seeded from the OS per process) instead of a system call per id,
     which was about 5% of the gateway's CPU under load.
     """
-    return f"{prefix}_{random.getrandbits(192):048x}"
+    return f"{prefix}_{_IDS.getrandbits(192):048x}"
 
 
 def _usage(usage: m.CompletionUsage | object | None) -> m.ResponseUsage | None:
@@ -271,7 +278,7 @@ def envelope(
         status=status,  # type: ignore[arg-type]
         incomplete_details=None,
         model=options.deployment,
-        previous_response_id=None,
+        previous_response_id=request.previous_response_id if isinstance(request.previous_response_id, str) else None,
         instructions=request.instructions if isinstance(request.instructions, str) else None,
         output=[],
         error=None,
@@ -289,7 +296,7 @@ def envelope(
         usage=None,
         max_output_tokens=given(request.max_output_tokens, None),  # type: ignore[arg-type]
         max_tool_calls=given(request.max_tool_calls, None),  # type: ignore[arg-type]
-        # Nothing is stored by this gateway, so `store` is false unless the client asked otherwise.
+        # The service sets `store` to what it will do before translating (true by default, as OpenAI's).
         store=given(request.store, False),  # type: ignore[arg-type]
         background=given(request.background, False),  # type: ignore[arg-type]
         service_tier=given(request.service_tier, "default"),  # type: ignore[arg-type]
@@ -303,4 +310,7 @@ def envelope(
         response.prompt_cache_retention = request.prompt_cache_retention
     if request.include is not UNSET:
         response.include = request.include
+    conversation = request.conversation
+    if isinstance(conversation, str | m.ConversationParam):
+        response.conversation = m.ConversationRef(id=conversation if isinstance(conversation, str) else conversation.id)
     return response

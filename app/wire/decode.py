@@ -13,17 +13,25 @@ produces the error a client sees when the body is wrong for another reason.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 
-from app.models.generated import CreateChatCompletionRequest, CreateResponse
+from app.models.generated import (
+    CompactResponseRequest,
+    CreateChatCompletionRequest,
+    CreateConversationBody,
+    CreateConversationItemsBody,
+    CreateResponse,
+    UpdateConversationBody,
+)
 from app.wire.errors import GatewayError, invalid_request
 from app.wire.limits import lone_surrogate
 
-_RESPONSES = msgspec.json.Decoder(CreateResponse)
 _CHAT = msgspec.json.Decoder(CreateChatCompletionRequest)
 _ANY = msgspec.json.Decoder()
+T = TypeVar("T")
 
 
 def _not_json(body: bytes, exc: Exception) -> GatewayError:
@@ -49,13 +57,11 @@ def _builtins(body: bytes) -> Any:
         raise _not_json(body, exc) from None
 
 
-def _add_missing_item_types(payload: Any) -> Any:
-    items = payload.get("input") if isinstance(payload, dict) else None
+def _add_missing_item_types(items: Any, *, null_is_missing: bool) -> None:
     if isinstance(items, list):
         for item in items:
-            if isinstance(item, dict) and item.get("type") is None:
+            if isinstance(item, dict) and (item.get("type") is None if null_is_missing else "type" not in item):
                 item["type"] = _implied_type(item)
-    return payload
 
 
 def _implied_type(item: dict[str, Any]) -> str:
@@ -68,17 +74,44 @@ def _implied_type(item: dict[str, Any]) -> str:
     return "item_reference"
 
 
-def decode_create_response(body: bytes) -> CreateResponse:
-    try:
-        return _RESPONSES.decode(body)
-    except msgspec.ValidationError:
-        pass
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        _builtins(body)  # raises the invalid-JSON error
-        raise
-    payload = _add_missing_item_types(_builtins(body))
-    if not isinstance(payload, dict):
-        raise invalid_request("The request body must be a JSON object.", code="invalid_type")
+def _items_decoder(model: type[T], key: str, *, null_is_missing: bool = False) -> Callable[[bytes], T]:
+    """A decoder for bodies whose ``key`` holds input items (which may omit ``type``).
+
+    ``null_is_missing``: ``"type": null`` counts as omitted (what ``/v1/responses`` has always accepted).
+    """
+    fast = msgspec.json.Decoder(model)
+
+    def decode(body: bytes) -> T:
+        try:
+            return fast.decode(body)
+        except msgspec.ValidationError:
+            pass
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            _builtins(body)  # raises the invalid-JSON error
+            raise
+        payload = _builtins(body)
+        if not isinstance(payload, dict):
+            raise invalid_request("The request body must be a JSON object.", code="invalid_type")
+        _add_missing_item_types(payload.get(key), null_is_missing=null_is_missing)
+        return msgspec.convert(payload, model)
+
+    return decode
+
+
+decode_create_response = _items_decoder(CreateResponse, "input", null_is_missing=True)
+decode_create_conversation = _items_decoder(CreateConversationBody, "items")
+decode_conversation_items = _items_decoder(CreateConversationItemsBody, "items")
+decode_update_conversation = _items_decoder(UpdateConversationBody, "items")
+# POST /v1/responses/compact: its input items may omit `type`, as in create (a new route: `"type": null` is an error).
+decode_compact_request = _items_decoder(CompactResponseRequest, "input")
+
+
+def convert_create_response(payload: dict[str, Any]) -> CreateResponse:
+    """A ``CreateResponse`` from already-parsed JSON (a WebSocket ``response.create`` without its ``type``).
+
+    The same rules as ``decode_create_response``: missing item types added, unknown parameters refused.
+    """
+    _add_missing_item_types(payload.get("input"), null_is_missing=True)
     return msgspec.convert(payload, CreateResponse)
 
 

@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from support.fuzz_rules import omits_item_type
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 MAX_EXAMPLES = 100
@@ -109,11 +110,22 @@ def base_url(gateway_url: str, clean_emulator: object) -> str:
 @SETTINGS
 def test_gateway_conforms_to_openapi(case: schemathesis.Case, base_url: str) -> None:
     response = case.call(base_url=base_url, timeout=30)
-    case.validate_response(response, checks=CHECKS)
+    checks = _checks_for(response)
+    if omits_item_type(case.path, case.body):  # the documented deviation (tests/support/fuzz_rules.py)
+        checks = [check for check in checks if check is not negative_data_rejection]
+    case.validate_response(response, checks=checks)
 
 
 @translatable_schema.parametrize()
 @SETTINGS
 def test_translatable_requests_conform(case: schemathesis.Case, base_url: str) -> None:
     response = case.call(base_url=base_url, timeout=30)
-    case.validate_response(response, checks=CHECKS)
+    case.validate_response(response, checks=_checks_for(response))
+
+
+def _checks_for(response: Any) -> list[Any]:
+    """schemathesis reads an OpenAPI 3.1 event-stream `schema` as the SSE envelope ({data, event}), not the JSON
+    in each data line, so it rejects every event of a valid stream; test_fuzz.py validates streamed events
+    against the right schema instead."""
+    streamed = (response.headers.get("content-type") or [""])[0].startswith("text/event-stream")
+    return [check for check in CHECKS if not (streamed and check is response_schema_conformance)]

@@ -19,7 +19,10 @@ from typing import Any
 import httpx
 import pytest
 from support.servers import free_port, running
+from support.sockets import turn, ws_url
 from test_cli import clean_env
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from app.emulator import EmulatorConfig, create_emulator_app, emulator_state
 from app.telemetry.logs import MASK, forget_secrets, redact, register_secret
@@ -126,6 +129,29 @@ def test_logs_are_json_with_one_line_per_request_and_no_secret(
     assert requests["req-log-4"]["status"] == 401 and requests["req-log-4"]["error_code"] == "invalid_api_key"
     assert [e["request_id"] for e in events if e["event"] == "request"].count("req-log-1") == 1
     assert requests["req-log-5"]["omitted"] == ["tools[0] web_search"] and "omitted" not in first
+
+
+def test_websocket_turns_and_refused_upgrades_are_logged(tmp_path: Path, secret_emulator: tuple[str, Any]) -> None:
+    """One line per WebSocket turn (method WS, as a POST's), and one for a refused upgrade; no secret."""
+    url, _ = secret_emulator
+    proc, base = serve(tmp_path, url, GATEWAY_GATEWAY_API_KEYS=CLIENT_KEY)
+    try:
+        with connect(ws_url(base), additional_headers={"authorization": f"Bearer {CLIENT_KEY}"}) as socket:
+            assert turn(socket, model="m", input="hello")[-1]["type"] == "response.completed"
+            assert turn(socket, model="m", previous_response_id="resp_gone", input="y")[-1]["type"] == "error"
+        with pytest.raises(InvalidStatus), connect(ws_url(base), additional_headers={"x-request-id": "req-ws-no"}):
+            pass
+    finally:
+        out, err = stop(proc)
+    assert AZURE_KEY not in out + err and CLIENT_KEY not in out + err
+    events = [json.loads(line) for line in err.splitlines() if line.strip().startswith("{")]
+    turns = [e for e in events if e["event"] == "request" and e.get("method") == "WS"]
+    assert [t["status"] for t in turns] == [200, 400]
+    assert turns[0]["route"] == "/v1/responses" and turns[0]["stream"] is True
+    assert turns[0]["upstream_attempts"] == 1 and turns[0]["input_tokens"] > 0 and turns[0]["gateway_ms"] >= 0
+    assert turns[1]["error_code"] == "previous_response_not_found" and turns[1]["upstream_attempts"] == 0
+    refused = next(e for e in events if e.get("request_id") == "req-ws-no")
+    assert refused["status"] == 401 and refused["error_code"] == "missing_api_key"
 
 
 def test_console_format_is_readable(tmp_path: Path, secret_emulator: tuple[str, Any]) -> None:

@@ -50,6 +50,7 @@ def state(emulator: tuple[str, EmulatorState]) -> Iterator[EmulatorState]:
 
 def settings_for(url: str, **overrides: Any) -> Settings:
     fields: dict[str, Any] = {
+        "store_url": "memory",  # no store file in the work tree
         "openai_base_url": url,
         "openai_api_key": Secret(AZURE_KEY),
         "openai_model": DEPLOYMENT,

@@ -56,6 +56,7 @@ def gateway_url() -> Any:
             openai_api_key=Secret("k"),
             openai_model="gpt-4o-mini",
             default_query={"api-version": "2024-10-21"},
+            store_url="memory",  # no store file in the work tree
         )
         with running(create_app(settings)) as url:
             yield url

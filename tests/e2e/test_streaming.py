@@ -66,6 +66,7 @@ class Stack:
 
 def settings_for(emulator_url: str, **kw: Any) -> Settings:
     fields: dict[str, Any] = {
+        "store_url": "memory",  # no store file in the work tree
         "openai_base_url": emulator_url,
         "openai_api_key": Secret("emulator-key"),
         "openai_model": DEPLOYMENT,

@@ -615,16 +615,9 @@ def test_truncation_disabled_is_accepted_and_auto_refused(stack: Stack) -> None:
     assert error["param"] == "truncation"
 
 
-@pytest.mark.parametrize(
-    ("param", "value"),
-    [
-        ("previous_response_id", "resp_123"),
-        ("background", True),
-        ("conversation", "conv_123"),
-        ("prompt", {"id": "pmpt_123"}),
-    ],
-)
+@pytest.mark.parametrize(("param", "value"), [("background", True), ("prompt", {"id": "pmpt_123"})])
 def test_stateful_parameters_are_refused_as_not_supported_yet(stack: Stack, param: str, value: Any) -> None:
+    # previous_response_id and conversation are served by the store (tests/e2e/test_stored_responses.py).
     error = stack.refused(GA, {"input": "Hi", param: value})
     assert error["param"] == param
     assert "not supported yet" in error["message"]
@@ -762,7 +755,7 @@ def test_envelope_defaults_when_parameters_are_not_sent(stack: Stack) -> None:
     assert r["tools"] == [] and r["tool_choice"] == "auto" and r["parallel_tool_calls"] is True
     assert r["text"]["format"] == {"type": "text"}
     assert r["reasoning"] is None and r["max_output_tokens"] is None and r["instructions"] is None
-    assert r["store"] is False and r["metadata"] == {} and r["truncation"] == "disabled"
+    assert r["store"] is True and r["metadata"] == {} and r["truncation"] == "disabled"
     assert r["temperature"] == 1.0 and r["top_p"] == 1.0
 
 

@@ -1,8 +1,8 @@
 """Hostile inputs and a gateway process to measure: shared by the robustness tests and bench/inbound.py.
 
 ``worst_cases`` are the issue-13 bodies that used to take the gateway from 99 MB to over 2 GB, or to block its
-event loop for seconds. ``GatewayProcess`` runs ``python -m app serve --emulator`` on its own, so its memory
-(``/proc/<pid>/status``: VmRSS now, VmHWM the peak) is the gateway's alone, not the test runner's.
+event loop for seconds. ``GatewayProcess`` runs ``python -m app serve`` (and the emulator) as processes of
+their own, so its memory (``/proc/<pid>/status``: VmRSS now, VmHWM the peak) is the gateway's alone.
 """
 
 from __future__ import annotations
@@ -49,44 +49,71 @@ def memory(pid: int) -> dict[str, float]:
     return found
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_up(proc: subprocess.Popen[str], url: str, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=5)
+            return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.1)
+
+
 class GatewayProcess:
-    """``python -m app serve --emulator`` on a free port, with extra ``GATEWAY_*`` settings."""
+    """``python -m app serve`` on a free port in front of ``python -m app emulator`` in another process, with
+    extra ``GATEWAY_*`` settings. Two processes, so the gateway's memory is the gateway's alone: the emulator
+    remembers the requests it answers (up to 10,000 bodies), which would grow a shared process."""
 
     def __init__(self, cwd: Path, **settings: str) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO)}
+        emulator_port, self.port = _free_port(), _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO),
-               "GATEWAY_LOG_LEVEL": "warning", **settings}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--emulator", "--port", str(self.port)],
-            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        self.emulator = subprocess.Popen(
+            [sys.executable, "-m", "app", "emulator", "--port", str(emulator_port)],
+            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gateway exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gateway did not start")
-            time.sleep(0.1)
+        _wait_up(self.emulator, f"http://127.0.0.1:{emulator_port}/", "emulator")
+        gateway_env = {
+            **env, "GATEWAY_LOG_LEVEL": "warning", "GATEWAY_OPENAI_BASE_URL": f"http://127.0.0.1:{emulator_port}",
+            "GATEWAY_OPENAI_API_KEY": "emulator-key", "GATEWAY_OPENAI_MODEL": "gpt-4o-mini",
+            "GATEWAY_API_VERSION": "2024-10-21", **settings,
+        }
+        # Its log to a file: a pipe nobody reads would fill and block the gateway's writes.
+        self.log_path = cwd / "gateway.log"
+        with self.log_path.open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
+                cwd=cwd, env=gateway_env, stdout=subprocess.DEVNULL, stderr=log, text=True,
+            )
+        try:
+            _wait_up(self.proc, f"{self.url}/healthz", "gateway")
+        except RuntimeError:
+            self.stop()
+            raise
 
     def memory(self) -> dict[str, float]:
         return memory(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        for proc in (self.proc, self.emulator):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
 _POLL = """

@@ -202,8 +202,12 @@ def _fail(event: dict[str, Any], message: str) -> StreamInvalid:
 
 def validate_stream(body: bytes, *, schemas: bool | None = None) -> StreamResult:
     """Check a whole `/v1/responses` SSE body; return the events and the terminal event's Response."""
+    return validate_events([data for _, data in parse_sse(body)], schemas=schemas)
+
+
+def validate_events(events: list[dict[str, Any]], *, schemas: bool | None = None) -> StreamResult:
+    """The same checks on one response's events as JSON objects (a WebSocket turn's messages)."""
     schemas = SPECS_PRESENT if schemas is None else schemas
-    events = [data for _, data in parse_sse(body)]
     if not events:
         raise StreamInvalid("no events")
     for number, event in enumerate(events):

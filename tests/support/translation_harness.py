@@ -156,6 +156,7 @@ class Stack:
 
 def settings_for(base_url: str, api_version: str, **extra: Any) -> Settings:
     fields: dict[str, Any] = {
+        "store_url": "memory",  # no store file in the work tree
         "openai_base_url": base_url,
         "openai_api_key": Secret(KEY),
         "openai_model": DEPLOYMENT,
