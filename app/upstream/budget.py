@@ -27,6 +27,10 @@ second's quota on top of the steady rate is throttled. At least one request (or 
 
 
 EPSILON: Final = 1e-6
+HEADROOM: Final = 0.9
+"""The share of the quota the buckets hand out. Calls granted evenly still reach Azure unevenly (a busy event
+loop sends two at once), and Azure counts per second: pacing at the full rate drew a 429 in every ~20 calls
+on a loaded machine, at 90% next to none, for a tenth of the quota."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +45,8 @@ class Quota:
 
     @classmethod
     def of(cls, key: str, rpm: int | None, tpm: int | None) -> Quota:
-        r = (rpm or 0) / 60
-        t = (tpm or 0) / 60
+        r = (rpm or 0) / 60 * HEADROOM
+        t = (tpm or 0) / 60 * HEADROOM
         return cls(key, r, max(1.0, r * BURST_SECONDS) if r else 0.0, t, max(1.0, t * BURST_SECONDS) if t else 0.0)
 
     @property

@@ -7,6 +7,7 @@ how many requests each deployment received, served and failed.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterator
@@ -222,3 +223,25 @@ def test_v1_surface_names_each_deployment_in_the_body(two_deployments: str) -> N
     counts = stats(two_deployments)
     assert counts["east"]["accepted"] == result.deployments["east"] > 0
     assert counts["west"]["accepted"] == result.deployments["west"] > 0
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_stored_response_records_its_deployment(two_deployments: str, tmp_path: Any, stream: bool) -> None:
+    """The row of a stored response names the deployment that answered, as its header did."""
+    import sqlite3
+
+    path = tmp_path / "store.sqlite3"
+    outage(two_deployments, "west", {"fault": "server_error", "status": 503})  # so a failover happens too
+    with running(create_app(pool_settings(two_deployments, store_url=f"sqlite:///{path}"))) as gateway:
+        ids = []
+        for _ in range(4):
+            reply = httpx.post(f"{gateway}/v1/responses", json={"model": "x", "input": "hi", "stream": stream})
+            assert reply.status_code == 200 and reply.headers["x-gateway-deployment"] == "east"
+            if stream:
+                created = next(line for line in reply.text.splitlines() if line.startswith("data: "))
+                ids.append(json.loads(created.removeprefix("data: "))["response"]["id"])
+            else:
+                ids.append(reply.json()["id"])
+    with sqlite3.connect(path) as db:
+        rows = dict(db.execute("SELECT id, deployment FROM gw_responses").fetchall())
+    assert [rows[i] for i in ids] == ["east"] * 4
