@@ -8,7 +8,8 @@ system in turn at each concurrency, interleaved per repeat so a noisy neighbour 
 ``bench/sse_client.py`` measures time to first event and holds 1,000 streams open. The system under test is
 pinned to CPU 0, wrk and the stub to CPU 1 (``--no-pin`` to turn off). CPU time per request is the system's
 process tree's user+system time over the requests wrk completed. Raw numbers go to bench/out/results.json;
-bench/report.py turns them into RESULTS.md and bench/chart.py into RESULTS.png.
+bench/report.py turns them into RESULTS.md and bench/chart.py into RESULTS.png. Last, the fleet phase
+(bench/fleet.py): replicas sharing an emulated deployment's quota through Redis, and a pool with failover.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench import agent_loop, inbound, payloads, sse_client, store_phase  # noqa: E402
+from bench import agent_loop, fleet, inbound, payloads, sse_client, store_phase  # noqa: E402
 
 API_VERSION = "2024-10-21"
 MASTER_KEY = "sk-bench-master-key"
@@ -521,12 +522,15 @@ def main() -> int:
     parser.add_argument("--memory-only", action="store_true",
                         help="only re-run the slow-deployment phase (TTFE, 1,000 open streams), gateway alone")
     parser.add_argument("--access-log", action="store_true", help="run the gateway with its per-request log line")
+    parser.add_argument("--fleet-requests", type=int, default=150, help="requests per fleet point (bench/fleet.py)")
+    parser.add_argument("--skip-fleet", action="store_true", help="leave out the fleet phase (needs Redis)")
     parser.add_argument("--store-only", action="store_true", help="only the stored-responses phase")
     args = parser.parse_args()
     global ACCESS_LOG
     ACCESS_LOG = "true" if args.access_log else "false"
     if args.quick:
         args.duration, args.repeats, args.stream_samples = 2.0, 1, 5
+        args.fleet_requests = min(args.fleet_requests, 50)
     if shutil.which("wrk") is None:
         print("wrk is not installed: run bench/setup.sh (apt-get install wrk)", file=sys.stderr)
         return 2
@@ -578,6 +582,15 @@ def main() -> int:
         bench.scaling()  # the stub must still be up
     # Issue 13: the 30 MiB hostile bodies at once, /healthz latency and RSS meanwhile (its own gateway).
     bench.results["inbound"] = inbound.measure()
+    if args.skip_fleet:
+        bench.note("Fleet phase skipped (--skip-fleet).")
+    else:  # its own emulator and gateways; the machine's Redis
+        fleet_args = argparse.Namespace(requests=args.fleet_requests, replicas=3, rpm=600, concurrency=30,
+                                        redis_url="redis://127.0.0.1:6379/0")
+        try:
+            bench.results["fleet"] = fleet.run(fleet_args)
+        except Exception as exc:  # a missing Redis must not lose the rest of the run
+            bench.note(f"Fleet phase failed: {type(exc).__name__}: {exc}")
     bench.results["machine"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     Path(args.output).write_text(json.dumps(bench.results, indent=1))
     print(f"wrote {args.output}")

@@ -10,7 +10,9 @@ draining. On SIGTERM the CLI marks it draining first (``shutdown_delay`` seconds
 a load balancer takes the instance out of rotation while in-flight and late requests are still served. With
 ``readiness_probe_upstream = true`` it also asks Azure (see ``AzureChatClient.probe``: a request Azure
 rejects before any model runs, so it costs no tokens) and caches the verdict ``readiness_probe_ttl``
-seconds, so a busy prober cannot turn into load on Azure.
+seconds, so a busy prober cannot turn into load on Azure. With ``redis_url`` it names the coordinator's
+state (``coordinator.mode``: ``redis``, or ``local_fallback`` while Redis is away - still ready, since
+requests are served on local budgets), and with a pool each deployment's breaker.
 
 Neither needs the inbound API key: probes come from the platform, not from clients.
 """
@@ -65,15 +67,26 @@ class Health:
             self._probe_at = time.monotonic()
             return self._probe_result
 
+    def fleet(self) -> dict[str, Any]:
+        """With Redis: whether the budgets are shared right now (a fallback to local ones is still ready, since
+        requests are served; it says so). With a pool: each deployment's breaker and budget."""
+        detail: dict[str, Any] = {}
+        if self.settings.redis_url is not None:
+            mode, why = self.client.budget.status()
+            detail["coordinator"] = {"mode": mode, "detail": why}
+        if len(self.client.pool) > 1:
+            detail["deployments"] = self.client.pool.describe()
+        return detail
+
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         if self.draining:
             return False, {"status": "draining"}
         if not self.pool_up:
             return False, {"status": "starting"}
         if not self.settings.readiness_probe_upstream:
-            return True, {"status": "ready"}
+            return True, {"status": "ready", **self.fleet()}
         ok, detail = await self.upstream()
-        return ok, {"status": "ready" if ok else "upstream_unavailable", "upstream": detail}
+        return ok, {"status": "ready" if ok else "upstream_unavailable", "upstream": detail, **self.fleet()}
 
 
 def _no_store(body: dict[str, Any], status: int) -> Response[dict[str, Any]]:

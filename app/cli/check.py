@@ -20,6 +20,7 @@ from app.cli.sockets import running_emulator
 from app.models import generated as m
 from app.service.azure import Gateway
 from app.settings import Settings
+from app.settings.fleet import pool_of
 from app.translate import responses_to_chat
 from app.upstream import AzureChatClient, upstream_url
 from app.wire.errors import GatewayError
@@ -75,8 +76,29 @@ def run_check(
     settings: Settings, out: TextIO | None = None, *, emulator: tuple[Any, socket.socket] | None = None
 ) -> int:
     """Print the report; 0 when Azure answered, 1 otherwise. ``emulator``: its config and bound socket, served
-    for the duration of the call (``check --emulator``)."""
+    for the duration of the call (``check --emulator``). A pool is checked deployment by deployment (each
+    alone, so a failing one cannot hide behind a failover)."""
     out = out or sys.stdout
+    pool = pool_of(settings)
+    if len(pool) == 1 or emulator is not None:  # the emulator stands in for the one deployment
+        return _check_one(settings, out, emulator)
+    failed = 0
+    for index, deployment in enumerate(pool, 1):
+        print(f"deployment {index} of {len(pool)}: {deployment.name}", file=out)
+        alone = msgspec.structs.replace(
+            settings,
+            deployments=(deployment,),
+            openai_base_url=deployment.openai_base_url,
+            openai_api_key=deployment.openai_api_key,
+            openai_model=deployment.openai_model,
+            default_query=deployment.default_query,
+            auth=deployment.auth,
+        )
+        failed += _check_one(alone, out, None)
+    return 1 if failed else 0
+
+
+def _check_one(settings: Settings, out: TextIO, emulator: tuple[Any, socket.socket] | None) -> int:
     client_url = upstream_url(settings)
     lines = [
         ("endpoint", settings.openai_base_url),

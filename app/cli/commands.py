@@ -128,7 +128,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"deployment name to serve; repeatable (default: {EMULATOR_DEFAULT_DEPLOYMENT})",
     )
+    emulator.add_argument(
+        "--quota",
+        action="append",
+        type=_quota,
+        metavar="NAME=RPM[,TPM]",
+        help="give a deployment Azure's per-minute request (and token) quota, enforced per second; repeatable",
+    )
     return parser
+
+
+def _quota(text: str) -> tuple[str, int, int | None]:
+    name, _, limits = text.partition("=")
+    rpm, _, tpm = limits.partition(",")
+    try:
+        values = int(rpm), (int(tpm) if tpm else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid quota {text!r}: expected NAME=RPM or NAME=RPM,TPM") from None
+    if not name or values[0] < 1 or (values[1] is not None and values[1] < 1):
+        raise argparse.ArgumentTypeError(f"invalid quota {text!r}: expected NAME=RPM or NAME=RPM,TPM (>= 1)")
+    return name, values[0], values[1]
 
 
 def _add_env_yaml(parser: argparse.ArgumentParser) -> None:
@@ -297,8 +316,10 @@ def _run_emulator(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.emulator import EmulatorConfig, create_emulator_app
+    from app.emulator.quotas import DeploymentQuota
 
-    config = EmulatorConfig(deployments=tuple(args.deployment or (EMULATOR_DEFAULT_DEPLOYMENT,)))
+    quotas = {name: DeploymentQuota(rpm=rpm, tpm=tpm) for name, rpm, tpm in args.quota or ()}
+    config = EmulatorConfig(deployments=tuple(args.deployment or (EMULATOR_DEFAULT_DEPLOYMENT,)), quotas=quotas)
     _banner(
         f"Azure EMULATOR (not real Azure) on {_url(args.host, args.port)} — api key {config.api_key!r}, "
         f"deployments {', '.join(config.deployments)}"

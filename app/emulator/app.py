@@ -22,7 +22,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, Response, delete, get, post
+from litestar import Litestar, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath
@@ -30,7 +30,8 @@ from litestar.params import FromPath
 from app.emulator import errors
 from app.emulator.actions import Action, ActionContext, GeneratedReply, ScriptError, azure_json
 from app.emulator.config import EmulatorConfig
-from app.emulator.faults import parse_faults
+from app.emulator.faults import parse_deployment_update, parse_faults
+from app.emulator.quotas import estimate_tokens, throttled_body
 from app.emulator.schema import ChatCompletionRequest
 from app.emulator.script import parse_action
 from app.emulator.state import EmulatorState, RecordedRequest
@@ -61,7 +62,8 @@ def create_emulator_app(
 ) -> Litestar:
     """Build an emulator. Pass ``state`` to share/inspect it; otherwise read it via :func:`emulator_state`."""
     config = config or EmulatorConfig()
-    state = state if state is not None else EmulatorState(config.max_recorded_requests)
+    if state is None:
+        state = EmulatorState(config.max_recorded_requests, config.quotas, config.quota_window)
 
     @post(CHAT_PATH, status_code=200)
     async def chat_completions(request: Request[Any, Any, Any], deployment: FromPath[str]) -> Response[Any]:
@@ -128,6 +130,22 @@ def create_emulator_app(
         state.fault_mix = None
         state.clear_script()
 
+    @get("/_emulator/deployments")
+    async def deployment_stats() -> Response[Any]:
+        """What each deployment received, accepted, throttled and failed (and when it accepted each call)."""
+        return Response(state.quotas.stats())
+
+    @put("/_emulator/deployments/{name:str}", status_code=200)
+    async def set_deployment(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[Any]:
+        """``{"rpm": 600, "tpm": 100000, "outage": {"fault": "server_error", "status": 503}}``; ``"outage": null``
+        lifts an outage, and keys left out stay as they are."""
+        try:
+            changes, outage = parse_deployment_update(msgspec.json.decode(await request.body()))
+        except (msgspec.DecodeError, ScriptError) as exc:
+            return Response({"error": {"message": str(exc)}}, status_code=400)
+        state.quotas.update(name, changes, outage)
+        return Response(state.quotas.stats()[name])
+
     @post("/_emulator/gates/{name:str}", status_code=204)
     async def open_gate(name: FromPath[str]) -> None:
         state.open_gate(name)
@@ -145,6 +163,8 @@ def create_emulator_app(
             add_faults,
             fault_stats,
             clear_faults,
+            deployment_stats,
+            set_deployment,
             open_gate,
         ],
         exception_handlers={NotFoundException: _not_found, HTTPException: _http_error, Exception: _crash},
@@ -220,6 +240,12 @@ async def _pipeline(
         raise errors.api_version_unsupported()
     if deployment not in config.deployments:
         raise errors.deployment_not_found()
+    outage = state.quotas.outage(deployment)
+    if outage is not None:  # this deployment is down: its fault, before anything else is looked at
+        return await outage.respond(_context(config, deployment, api_version, request_id, None, record, state))
+    verdict = state.quotas.admit(deployment, estimate_tokens(raw, record.body))
+    if not verdict.ok:
+        raise errors.AzureError(429, throttled_body(verdict, api_version), verdict.headers)
 
     scripted = state.next_action()
     action: Action = scripted if scripted is not None else GeneratedReply()
@@ -232,7 +258,21 @@ async def _pipeline(
             if scripted is not None:
                 state.push_front(scripted)  # an invalid request must not use up the test's scripted reply
             raise
-    ctx = ActionContext(
+    response = await action.respond(_context(config, deployment, api_version, request_id, parsed, record, state))
+    response.headers.update(verdict.headers)  # Azure reports what is left on every answer
+    return response
+
+
+def _context(
+    config: EmulatorConfig,
+    deployment: str,
+    api_version: str,
+    request_id: str,
+    parsed: ChatCompletionRequest | None,
+    record: RecordedRequest,
+    state: EmulatorState,
+) -> ActionContext:
+    return ActionContext(
         config=config,
         deployment=deployment,
         api_version=api_version,
@@ -241,7 +281,6 @@ async def _pipeline(
         record=record,
         state=state,
     )
-    return await action.respond(ctx)
 
 
 def _check_credentials(request: Request[Any, Any, Any], config: EmulatorConfig, state: EmulatorState) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from app.emulator.quotas import DeploymentQuota
+
 __all__ = ["EmulatorConfig"]
 
 
@@ -25,6 +27,9 @@ class EmulatorConfig(msgspec.Struct, frozen=True, kw_only=True):
     model: str = "gpt-4o-mini-2024-07-18"
     models: dict[str, str] = msgspec.field(default_factory=dict)
     system_fingerprint: str = "fp_emulator0"
+    quotas: dict[str, DeploymentQuota] = msgspec.field(default_factory=dict)
+    """Per-deployment rpm/tpm, enforced over ``quota_window`` seconds as Azure does (see quotas.py)."""
+    quota_window: float = 1.0
     # Cap on remembered requests so a long-running demo emulator cannot grow without bound.
     max_recorded_requests: int = 10_000
 

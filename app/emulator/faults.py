@@ -239,3 +239,30 @@ def parse_faults(payload: Any) -> tuple[list[Action], FaultMix | None]:
     seed = payload.get("seed")
     return [], FaultMix(float(rate), actions, seed if isinstance(seed, int) else None)
 
+
+
+def parse_deployment_update(payload: Any) -> tuple[dict[str, Any], Any]:
+    """Decode ``PUT /_emulator/deployments/{name}``: (quota changes, the outage fault / None / ... = unchanged)."""
+    if not isinstance(payload, dict):
+        raise ScriptError('expected {"rpm": ..., "tpm": ..., "outage": {"fault": ...} | null}')
+    unknown = set(payload) - {"rpm", "tpm", "outage"}
+    if unknown:
+        raise ScriptError(f"unknown keys: {', '.join(sorted(unknown))}")
+    changes: dict[str, Any] = {}
+    for key in ("rpm", "tpm"):
+        if key in payload:
+            value = payload[key]
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ScriptError(f"{key}: expected an integer >= 1 or null")
+            changes[key] = value
+    outage: Any = ...
+    if "outage" in payload:
+        raw = payload["outage"]
+        if raw is None:
+            outage = None
+        else:
+            try:
+                outage = msgspec.convert(raw, Fault)
+            except msgspec.ValidationError as exc:
+                raise ScriptError(f"outage: {exc}") from exc
+    return changes, outage

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from app.emulator.actions import Action
+from app.emulator.quotas import DeploymentQuota, QuotaMeter
 
 if TYPE_CHECKING:
     from app.emulator.faults import FaultMix
@@ -45,8 +46,12 @@ class RecordedRequest(msgspec.Struct, kw_only=True):
 class EmulatorState:
     """Recorded requests plus the FIFO of scripted actions the next requests consume."""
 
-    def __init__(self, max_recorded: int = 10_000) -> None:
+    def __init__(
+        self, max_recorded: int = 10_000, quotas: dict[str, DeploymentQuota] | None = None, window: float = 1.0
+    ) -> None:
         self._lock = threading.Lock()
+        self.quotas = QuotaMeter(quotas or {}, window)
+        """Per-deployment quotas, outages and counts (app.emulator.quotas)."""
         self._requests: deque[RecordedRequest] = deque(maxlen=max_recorded)
         self._script: deque[Action] = deque()
         # Random fault injection (POST /_emulator/faults with "rate"); consulted when the script is empty.
@@ -106,6 +111,7 @@ class EmulatorState:
             self._script.clear()
             self._gates.clear()
             self.fault_mix = None
+        self.quotas.reset()
 
     # Entra ID tokens --------------------------------------------------------------------------------
 

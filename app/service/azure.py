@@ -47,10 +47,9 @@ class Gateway:
     async def complete(self, request: m.CreateChatCompletionRequest) -> bytes:
         """Send a Chat Completions request to Azure; return the 2xx body or raise a GatewayError."""
         body = _ENCODER.encode(request)
-        observe.note_deployment(self.settings.openai_model)
         try:
             with observe.upstream_time():
-                reply = await self.client.post_chat(body)
+                reply = await self.client.post_chat(body, max_output=_max_output(request))
         except UpstreamUnavailable as exc:
             raise from_unavailable(exc) from None
         except GatewayBusy as exc:
@@ -58,10 +57,10 @@ class Gateway:
         if reply.status >= 300:
             raise from_upstream_status(
                 reply,
-                deployment=self.settings.openai_model,
-                endpoint=self.settings.openai_base_url,
+                deployment=reply.deployment,
+                endpoint=reply.endpoint,
                 auth=self.settings.auth,
-                api_version=self.settings.default_query.get("api-version"),
+                api_version=reply.api_version,
             )
         return reply.body
 
@@ -80,7 +79,7 @@ class Gateway:
             chat = _CHAT_RESPONSE.decode(body)
         except msgspec.DecodeError as exc:
             raise malformed_reply(str(exc)) from None
-        observe.count_usage(chat.usage, self.settings.openai_model)
+        observe.count_usage(chat.usage)  # for the deployment that answered (the upstream noted it)
         return chat
 
     @asynccontextmanager
@@ -93,20 +92,18 @@ class Gateway:
         """
         opened = False
         body = _ENCODER.encode(request)
-        observe.note_deployment(self.settings.openai_model)
         started = time.perf_counter()
         try:
-            async with self.client.stream_chat(body) as upstream:
+            async with self.client.stream_chat(body, max_output=_max_output(request)) as upstream:
                 # To Azure's status and headers: the stream's share of upstream time, as Server-Timing has it.
                 observe.add_upstream(time.perf_counter() - started)
                 if upstream.status >= 300:
-                    settings = self.settings
                     raise from_upstream_status(
                         upstream,
-                        deployment=settings.openai_model,
-                        endpoint=settings.openai_base_url,
-                        auth=settings.auth,
-                        api_version=settings.default_query.get("api-version"),
+                        deployment=upstream.deployment,
+                        endpoint=upstream.endpoint,
+                        auth=self.settings.auth,
+                        api_version=upstream.api_version,
                     )
                 opened = True
                 yield upstream
@@ -122,3 +119,11 @@ class Gateway:
     async def aclose(self) -> None:
         await self.client.aclose()
         log.info("closed the Azure connection pool")
+
+
+def _max_output(request: m.CreateChatCompletionRequest) -> int | None:
+    """The output cap Azure counts against the tokens-per-minute quota."""
+    for value in (request.max_completion_tokens, request.max_tokens):
+        if isinstance(value, int):
+            return value
+    return None

@@ -26,6 +26,7 @@ from msgspec.structs import replace
 from app.models import generated as m
 from app.service import items as it
 from app.store import PageQuery, Store, Turn, UnknownAfter
+from app.telemetry import observe
 from app.translate.params import INCLUDE_IMPOSSIBLE
 from app.translate.response import new_id
 from app.wire.errors import GatewayError, invalid_request
@@ -114,6 +115,7 @@ class Plan:
             previous_id=previous if isinstance(previous, str) else None,
             conversation_id=self._conversation_id,
             lock_owner=self._lock_owner,
+            deployment=record.deployment if (record := observe.current()) is not None else None,
         )
         try:
             await store.save_turn(self._tenant, turn)

@@ -76,6 +76,14 @@ def check_values(values: Mapping[str, Any]) -> list[str]:
     query = values.get("default_query")
     if isinstance(query, Mapping):
         problems += check_api_version(query.get(API_VERSION_KEY))
+    for name in ("rpm", "tpm"):
+        if isinstance(value := values.get(name), int) and value < 1:
+            problems.append(invalid(name, value))
+    redis_url = values.get("redis_url")
+    if redis_url is not None:
+        parts = urlsplit(redis_url.get_secret_value())
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+            problems.append(invalid("redis_url", None))
     if values.get("auth") == "entra_id" and values.get("client_secret") is not None:
         # A client secret only makes sense with the tenant and the app registration it belongs to.
         for name in ("tenant_id", "client_id"):

@@ -24,6 +24,7 @@ import msgspec
 from dynaconf import Dynaconf  # type: ignore[attr-defined]
 from dynaconf.loaders import env_loader, toml_loader
 
+from app.settings import fleet
 from app.settings.checks import check_exposure, check_values
 from app.settings.env_yaml import read_env_yaml
 from app.settings.fields import API_VERSION, FIELDS, invalid, missing
@@ -215,7 +216,14 @@ def load_settings(
     except SettingsError as exc:
         problems += exc.problems
         data.pop("default_query", None)
-    problems += _missing(data)
+    try:  # a pool fills the top-level openai_* keys with its first entry's (settings/fleet.py)
+        data = fleet.expand(data)
+    except ValueError as exc:
+        # The entry at fault is the one thing to fix: the top-level keys it would have filled are not missing.
+        problems.append(str(exc))
+        data.pop("deployments", None)
+    else:
+        problems += _missing(data)
     if "gateway_api_keys" in data:
         try:
             data["gateway_api_keys"] = _normalise_keys(data["gateway_api_keys"])

@@ -12,6 +12,7 @@ the key must never appear there.
 from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -69,6 +70,33 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
+
+
+class Deployment(msgspec.Struct, frozen=True, kw_only=True):
+    """One Azure deployment of the pool, complete: what its entry left out is filled from the top level
+    (``app.settings.fleet.expand``, which also explains each key)."""
+
+    name: str
+    """Unique label: the ``deployment`` in logs and metrics and the ``x-gateway-deployment`` header."""
+    openai_base_url: str
+    openai_api_key: Secret | None = None
+    openai_model: str
+    default_query: dict[str, str]
+    rpm: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Azure's requests-per-minute quota for it; None: no request budget (Azure's 429s still pause it)."""
+    tpm: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Azure's tokens-per-minute quota (estimated as Azure does: prompt characters / 4 + max output tokens)."""
+    weight: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    auth: Literal["api_key", "entra_id"] = "api_key"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.openai_base_url).hostname or self.openai_base_url
+
+    @property
+    def quota_id(self) -> str:
+        """What Azure's quota belongs to (resource host + deployment): the key every replica shares."""
+        return f"{self.host}/{self.openai_model}"
 
 
 def setting(
@@ -176,6 +204,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: Annotated[Literal["debug", "info", "warning", "error"], setting("debug")] = "info"
     access_log: Annotated[bool, setting("false")] = True
     """One ``request`` line per request; off, only failed (5xx) requests are logged - for top throughput."""
+    # The fleet (issue 17): a pool of deployments and one budget per deployment for every replica (fleet.py).
+    deployments: Annotated[
+        tuple[Deployment, ...],
+        setting('[{"openai_base_url": "https://east.openai.azure.com", "openai_model": "gpt-4o", "rpm": 600}]',
+                hint="a list of tables with openai_base_url, openai_model, ..."),
+    ] = ()  # fmt: skip
+    """The pool (empty: the one deployment the openai_* keys name); read it with ``fleet.pool_of``."""
+    # msgspec bounds cannot sit on an optional int: checks.py holds the ">= 1".
+    rpm: Annotated[int | None, setting("600", hint="an integer >= 1")] = None
+    """Requests-per-minute quota of the single (shorthand) deployment; pool entries carry their own."""
+    tpm: Annotated[int | None, setting("100000", hint="an integer >= 1")] = None
+    redis_url: Annotated[Secret | None, setting("redis://127.0.0.1:6379/0", hint="a redis:// URL")] = None
+    """Where the replicas share budgets and pauses; unset: the budgets are this process's own."""
+    redis_prefix: Annotated[str, setting("gateway")] = "gateway"
+    breaker_failures: Annotated[int, setting("3", ge=1)] = 3
+    """Failures in a row (5xx, timeouts, connection errors) that open a deployment's circuit breaker."""
+    breaker_cooldown: Annotated[float, setting("10.0", unit="seconds", gt=0)] = 10.0
+    """Seconds an open breaker waits before one probe request (half-open) may try the deployment again."""
     # Stored responses and conversations (issue 15). The pattern is app.store.parse_store_url's four forms.
     store_url: Annotated[
         str,
@@ -196,5 +242,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def secret_values(self) -> tuple[str, ...]:
         """Every credential in these settings, as text (for scrubbing logs); empty values left out."""
-        found = [self.openai_api_key, self.client_secret, self.compaction_key, *self.gateway_api_keys]
+        found = [self.openai_api_key, self.client_secret, self.compaction_key, self.redis_url, *self.gateway_api_keys]
+        found += [d.openai_api_key for d in self.deployments]
         return tuple(s.get_secret_value() for s in found if isinstance(s, Secret) and s.get_secret_value())

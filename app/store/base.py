@@ -36,6 +36,8 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     previous_id: str | None = None
     conversation_id: str | None = None
     lock_owner: str | None = None
+    deployment: str | None = None
+    """The pool's name for the deployment that answered (issue 17)."""
 
 
 class Conversation(msgspec.Struct, frozen=True):

@@ -49,6 +49,11 @@ MIGRATIONS: Final[list[list[str]]] = [
         )""",
         "CREATE INDEX gw_conversation_items_id ON gw_conversation_items (conversation_id, id)",
     ],
+    [
+        # Issue 17: which deployment of the pool answered (its label, as in logs, metrics and the
+        # x-gateway-deployment header), so a stored response says where it was generated.
+        "ALTER TABLE gw_responses ADD COLUMN deployment TEXT",
+    ],
 ]
 
 BLOB: Final = {"sqlite": "BLOB", "postgres": "BYTEA"}

@@ -85,9 +85,9 @@ class SqlStore:
             if turn.store:
                 tx.write(
                     "INSERT INTO gw_responses (id, tenant, previous_id, conversation_id, created_at, body, "
-                    "input_items, output_items) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "input_items, output_items, deployment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     turn.response_id, tenant, turn.previous_id, turn.conversation_id, turn.created_at, turn.body,
-                    _pairs(turn.input_items), _pairs(turn.output_items),
+                    _pairs(turn.input_items), _pairs(turn.output_items), turn.deployment,
                 )  # fmt: skip
             if turn.conversation_id is not None:
                 items = [*turn.input_items, *turn.output_items]

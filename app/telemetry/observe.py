@@ -22,7 +22,7 @@ gateway_requests_total                      counter    method, path (route templ
 gateway_request_duration_seconds            histogram  method, path, status_code (the total)
 gateway_upstream_duration_seconds           histogram  route
 gateway_overhead_duration_seconds           histogram  route (the gateway's own share)
-gateway_upstream_attempts_total             counter    outcome
+gateway_upstream_attempts_total             counter    outcome, deployment (more: telemetry/fleet.py)
 gateway_upstream_retries_total              counter    reason
 gateway_upstream_in_flight                  gauge
 gateway_upstream_waiting                    gauge      (requests queued for a concurrency slot)
@@ -43,12 +43,14 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
 from app.models import generated as m
+from app.telemetry.access import CLIENT_DISCONNECTED
+from app.telemetry.access import write_line as _log
 
 __all__ = [
+    "CLIENT_DISCONNECTED",
     "Observed",
     "Record",
     "attempts",
@@ -70,11 +72,7 @@ OVERHEAD_BUCKETS: Final = (
 )  # fmt: skip
 
 # The only values the `route` label takes; anything else is "other".
-CLIENT_DISCONNECTED: Final = "client_disconnected"
-"""The ``error_code`` of a request whose client hung up before the response was complete."""
 ROUTES: Final = frozenset({"/v1/responses", "/v1/chat/completions"})
-# Probes and scrapes: counted by Litestar's plugin, but not worth a log line each at info level.
-QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 
 UPSTREAM_SECONDS = Histogram(
     "gateway_upstream_duration_seconds",
@@ -90,8 +88,8 @@ OVERHEAD_SECONDS = Histogram(
 )
 ATTEMPTS = Counter(
     "gateway_upstream_attempts",
-    "Calls to Azure OpenAI, retries included, by outcome.",
-    ["outcome"],
+    "Calls to Azure OpenAI, retries and failovers included, by outcome and deployment.",
+    ["outcome", "deployment"],
 )
 RETRIES = Counter("gateway_upstream_retries", "Calls to Azure OpenAI that were retried, by the reason.", ["reason"])
 IN_FLIGHT = Gauge(
@@ -110,8 +108,6 @@ OPEN_STREAMS = Gauge(
     "gateway_open_streams", "Streamed responses being sent now.", ["route"], multiprocess_mode="livesum"
 )
 
-access_log = structlog.get_logger("app.access")
-
 
 @dataclass(slots=True)
 class Record:
@@ -128,6 +124,9 @@ class Record:
     attempts: int = 0
     apim_request_ids: list[str] = field(default_factory=list)
     deployment: str | None = None
+    """The deployment the last attempt went to (the ``x-gateway-deployment`` header)."""
+    attempted: list[str] = field(default_factory=list)
+    """The deployment of each attempt, in order."""
     tokens: dict[str, int] = field(default_factory=dict)
     stream: bool = False
     error_code: str | None = None
@@ -194,11 +193,13 @@ def outcome_of(status: int) -> str:
     return "server_error" if status >= 500 else "client_error"
 
 
-def note_attempt(outcome: str, apim_request_id: str | None = None) -> None:
-    """One call to Azure finished: ``outcome`` is ``outcome_of(status)``, ``timeout`` or ``connection_error``."""
-    ATTEMPTS.labels(outcome).inc()
+def note_attempt(outcome: str, apim_request_id: str | None = None, deployment: str = "unknown") -> None:
+    """One call to Azure finished: ``outcome`` is ``outcome_of(status)``, ``timeout`` or ``connection_error``;
+    ``deployment`` is the pool's name for where it went."""
+    ATTEMPTS.labels(outcome, deployment).inc()
     if (record := _CURRENT.get()) is not None:
         record.attempts += 1
+        record.attempted.append(deployment)
         if apim_request_id:
             record.apim_request_ids.append(apim_request_id)
 
@@ -312,6 +313,8 @@ def new_request_id() -> str:
 
 REQUEST_ID_HEADER: Final = b"x-request-id"
 OMITTED_HEADER: Final = b"x-gateway-omitted"
+# Which deployment of the pool answered (the last attempt's): what an operator greps the log for.
+DEPLOYMENT_HEADER: Final = b"x-gateway-deployment"
 # A client's id is echoed into headers and logs: accept only a plain token, so nothing can be injected.
 _VALID_ID: Final = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -362,54 +365,15 @@ class Observed:
                     OVERHEAD_SECONDS.labels(record.route).observe(own)
                 timing = f"upstream;dur={record.upstream * 1000:.3f}, gateway;dur={own * 1000:.3f}"
                 headers = [(k, v) for k, v in message.get("headers") or () if k.lower() != REQUEST_ID_HEADER]
-                message["headers"] = [*headers, id_header, (b"server-timing", timing.encode())]
+                headers += [id_header, (b"server-timing", timing.encode())]
+                if record.deployment:
+                    headers.append((DEPLOYMENT_HEADER, record.deployment.encode()))
                 if record.omitted:
                     # Client-chosen names are plain tokens, but the header must stay one safe line.
                     value = ", ".join(record.omitted).encode("ascii", "replace")[:4000]
-                    message["headers"].append((OMITTED_HEADER, value.replace(b"\r", b" ").replace(b"\n", b" ")))
+                    headers.append((OMITTED_HEADER, value.replace(b"\r", b" ").replace(b"\n", b" ")))
+                message["headers"] = headers
             await send(message)
 
         with unit:
             await self.app(scope, receive, observed_send)
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 3)
-
-
-def _log(record: Record) -> None:
-    total = time.perf_counter() - record.started
-    fields: dict[str, Any] = {
-        "request_id": record.request_id,
-        "method": record.method,
-        "route": record.route if record.route != "other" else record.path[:200],
-        "status": record.status,
-        "duration_ms": _ms(total),
-        "upstream_ms": _ms(record.upstream),
-        "gateway_ms": _ms(None if record.headers_after is None else max(record.headers_after - record.upstream, 0)),
-        "upstream_attempts": record.attempts,
-        "apim_request_id": record.apim_request_ids[-1] if record.apim_request_ids else None,
-    }
-    if len(record.apim_request_ids) > 1:
-        fields["apim_request_ids"] = record.apim_request_ids
-    if record.slot_wait:
-        fields["slot_wait_ms"] = _ms(record.slot_wait)
-    if record.stream:
-        fields["stream"] = True
-    if record.tokens:
-        fields["deployment"] = record.deployment
-        fields.update({f"{kind}_tokens": value for kind, value in record.tokens.items()})
-    if record.error_code == CLIENT_DISCONNECTED and record.headers_after is None:
-        fields["status"] = 499  # nginx's "client closed request": nothing was sent (a stream keeps its 200)
-    if record.omitted:
-        fields["omitted"] = record.omitted
-    if record.error_code:
-        fields["error_code"] = record.error_code
-    if record.error_message:
-        fields["error"] = record.error_message[:1000]  # bounded: it may quote Azure's reply
-    if record.path in QUIET_PATHS and (record.status or 500) < 400:
-        access_log.debug("request", **fields)
-    elif record.status is not None and record.status >= 500:
-        access_log.warning("request", **fields)
-    else:
-        access_log.info("request", **fields)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import httpx
 import msgspec
@@ -21,12 +22,13 @@ import msgspec
 from app.settings import Settings
 from app.telemetry import observe
 from app.upstream.auth import EntraToken, TokenCredential, TokenUnavailable, make_credential
+from app.upstream.budget import Budget, LocalBudget
 from app.upstream.errors import UpstreamUnavailable, unavailable_from
 from app.upstream.limiter import Limiter, LocalLimiter
+from app.upstream.pool import DeploymentPool, Target
 from app.upstream.retry import DeadlineExceeded, RetryPolicy, attempt
 from app.upstream.stream import StreamLimits, UpstreamStream
 from app.upstream.transport import AiohttpTransport
-from app.upstream.urls import upstream_url
 
 # httpx logs every request at INFO; with Litestar's root logging that is a formatted line per call on the hot path.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -36,11 +38,18 @@ __all__ = ["AzureChatClient", "UpstreamResponse"]
 
 @dataclass(frozen=True, slots=True)
 class UpstreamResponse:
-    """Azure's reply as received: any status (4xx/5xx included), headers, and the raw body bytes."""
+    """Azure's reply as received: any status (4xx/5xx included), headers, and the raw body bytes.
+
+    ``deployment``, ``endpoint`` and ``api_version`` say which deployment of the pool answered (the last
+    attempt's), for error messages that name it.
+    """
 
     status: int
     headers: httpx.Headers
     body: bytes
+    deployment: str = ""
+    endpoint: str = ""
+    api_version: str | None = None
 
 
 _JSON = msgspec.json.Encoder()
@@ -55,6 +64,20 @@ def _failure_outcome(exc: Exception) -> str:
 
 def _tries() -> str:
     return f" (after {n} attempts)" if (n := observe.attempts()) > 1 else ""
+
+
+def _estimate(body: bytes, max_output: int | None) -> int:
+    """Tokens a call may cost, the way Azure estimates for its quota: prompt characters / 4 + the output cap."""
+    return len(body) // 4 + (max_output or 0)
+
+
+class _Call:
+    """One client request's attempts: the deployment the last one went to (the next avoids it if it can)."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: Target | None = None
 
 
 class AzureChatClient:
@@ -73,26 +96,31 @@ class AzureChatClient:
         credential: TokenCredential | None = None,
     ) -> None:
         n = settings.num_concurrent_requests
-        self.url = upstream_url(settings)
-        self._deployment = settings.openai_model
         self.limiter: Limiter = LocalLimiter(n, max_queue=settings.max_queue, max_wait=settings.max_queue_wait)
         """The concurrency limit every call holds a slot of (a shared budget can replace it)."""
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
         # aiohttp moves the bytes: httpx's own pool costs O(pool size) per request (see transport.py).
         self._transport = transport or AiohttpTransport(limits=limits, trust_env=True)
-        headers = {"content-type": "application/json", "accept": "application/json"}
         self.token: EntraToken | None = None
-        """With ``auth = "entra_id"``: the bearer token cache; every call asks it for a fresh-enough token."""
-        if settings.auth == "entra_id":
+        """With Entra ID (any deployment): the bearer token cache; every call asks it for a fresh-enough token."""
+        if settings.auth == "entra_id" or any(d.auth == "entra_id" for d in settings.deployments):
             self.token = EntraToken(credential or make_credential(settings), settings.entra_scope)
-        elif settings.openai_api_key is not None:
-            headers["api-key"] = settings.openai_api_key.get_secret_value()
+        self.budget: Budget = LocalBudget()
+        """Requests/tokens per minute per deployment: this process's, or with ``redis_url`` the fleet's."""
+        if settings.redis_url is not None:
+            from app.upstream.coordinator import RedisBudget
+
+            self.budget = RedisBudget(settings.redis_url.get_secret_value(), settings.redis_prefix)
+        self.pool = DeploymentPool(settings, self.budget, self.token)
+        self.url = self.pool.targets[0].url
+        """The first deployment's URL (the only one without a pool)."""
         self.request_timeout = settings.request_timeout
         self._stream_idle_timeout = settings.stream_idle_timeout
         self._stream_total_timeout = settings.stream_total_timeout
-        self.retry_policy = RetryPolicy(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
+        # A failover is an attempt too: a pool of N may try each of the other deployments once on top.
+        retries = settings.max_retries + len(self.pool) - 1
+        self.retry_policy = RetryPolicy(max_retries=retries, max_wait=settings.max_retry_wait)
         self._client = httpx.AsyncClient(
-            headers=headers,
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
                 read=settings.read_timeout,
@@ -110,81 +138,115 @@ class AzureChatClient:
             trust_env=True,
         )
         self._host = self.url.host
-        self._headers = self._client.headers
         self._extensions = {"timeout": self._client.timeout.as_dict()}
-        self._stream_headers = httpx.Headers({**self._client.headers, "accept": "text/event-stream"})
 
     def deadline(self) -> float:
         """The loop time by which a request starting now must be answered (``request_timeout``)."""
         return asyncio.get_running_loop().time() + self.request_timeout
 
-    async def _headers_for(self, base: httpx.Headers) -> httpx.Headers:
+    async def _headers_for(self, target: Target, base: httpx.Headers) -> httpx.Headers:
         """``base`` with this call's credentials: as they are with an api-key, plus a fresh bearer with Entra ID."""
-        auth = await self._auth_headers()
-        return base if auth is None else httpx.Headers({**base, **auth})
-
-    async def _auth_headers(self) -> dict[str, str] | None:
-        """Per-call credentials: an Entra bearer token (the api-key is a fixed client header instead)."""
-        if self.token is None:
-            return None
+        if target.token is None:
+            return base
         try:
-            return await self.token.headers()
+            auth = await target.token.headers()
         except TokenUnavailable as exc:
-            raise UpstreamUnavailable(f"Azure OpenAI at {self._host}: {exc}") from None
+            raise UpstreamUnavailable(f"Azure OpenAI at {target.host}: {exc}") from None
+        return httpx.Headers({**base, **auth})
 
-    async def _send(self, body: bytes) -> httpx.Response:
-        """One attempt, body fully read; ``attempt`` retries it (inside the slot, or the pool starves).
+    async def _dispatch(
+        self, call: _Call, body: bytes, tokens: int, deadline: float, stream: bool, extensions: dict[str, Any]
+    ) -> httpx.Response:
+        """One attempt at the deployment the pool picks: status and headers in (a whole body unless a 2xx stream).
 
-        Straight to the transport with the client's headers and timeouts: ``AsyncClient.send`` would add
-        cookie-jar bookkeeping, auth and redirect hooks and a log line (a third of the gateway's CPU under
-        load), none of which a call that never redirects needs.
+        Every attempt names its deployment (metrics, the request's record and log line, the response header)
+        and its outcome is judged for the breaker and the budget.
         """
-        # Per attempt: a retry after a long wait gets a fresh Entra token.
-        headers = await self._headers_for(self._headers)
-        request = httpx.Request("POST", self.url, headers=headers, content=body, extensions=self._extensions)
+        target = await self.pool.choose(tokens, deadline, call.last)
+        call.last = target
+        observe.note_deployment(target.name)
         try:
-            response = await self._transport.handle_async_request(request)
+            # Per attempt: a retry after a long wait gets a fresh Entra token.
+            headers = await self._headers_for(target, target.stream_headers if stream else target.headers)
+            content = target.body_for(body, self.pool.first_model)
+            request = httpx.Request("POST", target.url, headers=headers, content=content, extensions=extensions)
             try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            observe.note_attempt(_failure_outcome(exc))
+                response = await self._transport.handle_async_request(request)
+                if not stream or response.status_code >= 300:
+                    try:
+                        await response.aread()
+                    except BaseException:
+                        await response.aclose()
+                        raise
+                    if not stream:
+                        await response.aclose()
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                outcome = _failure_outcome(exc)
+                observe.note_attempt(outcome, None, target.name)
+                await self._judge(target, None, None, outcome)
+                raise
+        except BaseException:
+            target.breaker.released()  # cancelled or failed before an answer: the breaker learnt nothing more
             raise
-        observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
+        status = response.status_code
+        outcome = observe.outcome_of(status)
+        observe.note_attempt(outcome, response.headers.get(APIM_REQUEST_ID), target.name)
+        await self._judge(target, status, response.headers, outcome)
         return response
 
-    async def attempt(self, fn: Callable[[], Awaitable[httpx.Response]], deadline: float) -> httpx.Response:
+    async def _judge(self, target: Target, status: int | None, headers: httpx.Headers | None, outcome: str) -> None:
+        target.last_outcome = outcome  # a failover from it names this as the reason
+        await self.pool.settle(target, status, headers)
+
+    async def attempt(
+        self, call: _Call, fn: Callable[[], Awaitable[httpx.Response]], deadline: float
+    ) -> httpx.Response:
         """Run one pre-body phase ``fn`` with retries; map transport failures to ``UpstreamUnavailable``.
 
         ``fn`` sends one request and returns once the status line and headers are in (for a stream, before
         any chunk is read, so nothing has reached the client). The returned response may have any status.
+        A retry that another deployment can take goes there at once, without a backoff.
         """
         try:
-            return await attempt(fn, self.retry_policy, deadline=deadline)
+            return await attempt(
+                fn, self.retry_policy, deadline=deadline, failover=lambda: self.pool.failover_ready(call.last)
+            )
         except DeadlineExceeded:
+            host = call.last.host if call.last is not None else self._host
             raise UpstreamUnavailable(
-                f"Azure OpenAI at {self._host} did not answer within the gateway's request_timeout "
+                f"Azure OpenAI at {host} did not answer within the gateway's request_timeout "
                 f"({self.request_timeout:g}s){_tries()}",
                 timeout=True,
             ) from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            unavailable = unavailable_from(exc, self._host)
-            raise UpstreamUnavailable(f"{unavailable}{_tries()}", timeout=unavailable.timeout) from None
+            failed = unavailable_from(exc, call.last.host if call.last is not None else self._host)
+            raise UpstreamUnavailable(f"{failed}{_tries()}", timeout=failed.timeout) from None
 
-    async def post_chat(self, body: bytes) -> UpstreamResponse:
+    async def post_chat(self, body: bytes, *, max_output: int | None = None) -> UpstreamResponse:
         """POST a Chat Completions request body (JSON bytes) and return Azure's reply untouched.
 
         Raises ``UpstreamUnavailable`` when no HTTP response arrived (connect failure, timeout, dropped
         connection). HTTP errors from Azure are returned, not raised: the route decides how to map them.
         """
         deadline = self.deadline()
+        call, tokens = _Call(), _estimate(body, max_output)
         async with self.limiter.acquire(deadline):
-            response = await self.attempt(lambda: self._send(body), deadline)
-        return UpstreamResponse(status=response.status_code, headers=response.headers, body=response.content)
+            response = await self.attempt(
+                call, lambda: self._dispatch(call, body, tokens, deadline, False, self._extensions), deadline
+            )
+        target = call.last
+        assert target is not None
+        return UpstreamResponse(
+            status=response.status_code,
+            headers=response.headers,
+            body=response.content,
+            deployment=target.deployment.openai_model,
+            endpoint=target.deployment.openai_base_url,
+            api_version=target.deployment.default_query.get("api-version"),
+        )
 
     @asynccontextmanager
-    async def stream_chat(self, body: bytes) -> AsyncIterator[UpstreamStream]:
+    async def stream_chat(self, body: bytes, *, max_output: int | None = None) -> AsyncIterator[UpstreamStream]:
         """POST a ``stream: true`` request; inside the block, Azure's status is known and its events readable.
 
         The concurrency slot and the connection are held until the block exits - when the stream is drained,
@@ -200,36 +262,21 @@ class AzureChatClient:
             deadline=asyncio.get_running_loop().time() + self._stream_total_timeout,
             total=self._stream_total_timeout,
         )
-        timeout_ext = self._extensions["timeout"]
+        extensions = self._extensions
+        call, tokens = _Call(), _estimate(body, max_output)
 
-        async def open_stream() -> httpx.Response:
-            # One attempt of the pre-body phase: status and headers (and a whole error body), no events yet,
-            # so a 429/5xx/reset here is retried by ``attempt`` before the client has seen anything.
-            # Straight to the aiohttp transport, as in _send: its reads hand over everything that arrived at once,
-            # so the route writes one chunk per read (h11 split a fast stream into one read per event).
-            headers = await self._headers_for(self._stream_headers)
-            request = httpx.Request(
-                "POST", self.url, headers=headers, content=body, extensions={"timeout": timeout_ext}
-            )
-            try:
-                response = await self._transport.handle_async_request(request)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                observe.note_attempt(_failure_outcome(exc))
-                raise
-            observe.note_attempt(observe.outcome_of(response.status_code), response.headers.get(APIM_REQUEST_ID))
-            if response.status_code >= 300:
-                try:
-                    await response.aread()
-                except BaseException:
-                    await response.aclose()
-                    raise
-            return response
-
+        # One attempt of the pre-body phase: status and headers (and a whole error body), no events yet, so a
+        # 429/5xx/reset here is retried - or failed over - by ``attempt`` before the client has seen anything.
+        # Straight to the aiohttp transport: its reads hand over everything that arrived at once, so the route
+        # writes one chunk per read (h11 split a fast stream into one read per event).
         async with self.limiter.acquire(deadline):
-            response = await self.attempt(open_stream, deadline)
+            response = await self.attempt(
+                call, lambda: self._dispatch(call, body, tokens, deadline, True, extensions), deadline
+            )
+            assert call.last is not None
             try:
                 error_body = response.content if response.status_code >= 300 else b""
-                yield UpstreamStream(response, error_body, self._host, limits)
+                yield UpstreamStream(response, error_body, call.last.host, limits, call.last.deployment)
             finally:
                 await response.aclose()
 
@@ -241,14 +288,22 @@ class AzureChatClient:
         No concurrency slot (a full gateway is still ready) and no retries; one connect timeout at most.
         Returns (ok, a short reason); 400 and 429 (throttled, but there) count as reachable.
         """
-        body = b'{"messages":[],"model":' + _JSON.encode(self._deployment) + b"}"
+        results = [await self._probe(target) for target in self.pool.targets]
+        if len(results) == 1:
+            return results[0]
+        ok = any(good for good, _ in results)
+        return ok, "; ".join(f"{t.name}: {why}" for t, (_, why) in zip(self.pool.targets, results, strict=True))
+
+    async def _probe(self, target: Target) -> tuple[bool, str]:
+        body = b'{"messages":[],"model":' + _JSON.encode(target.deployment.openai_model) + b"}"
+        host = target.host
         # Through the same transport and pool as served calls, so the probe tests the path requests take.
         connect = self._client.timeout.connect
         try:
-            headers = await self._headers_for(self._headers)
+            headers = await self._headers_for(target, target.headers)
             request = httpx.Request(
                 "POST",
-                self.url,
+                target.url,
                 headers=headers,
                 content=body,
                 extensions={"timeout": httpx.Timeout(connect).as_dict()},
@@ -261,15 +316,15 @@ class AzureChatClient:
         except UpstreamUnavailable as exc:
             return False, str(exc)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            return False, str(unavailable_from(exc, self._host))
+            return False, str(unavailable_from(exc, host))
         status = response.status_code
         if status in (200, 400, 422, 429):
-            return True, f"HTTP {status} from {self._host}"
+            return True, f"HTTP {status} from {host}"
         if status in (401, 403):
-            return False, f"HTTP {status} from {self._host}: the credentials were rejected"
+            return False, f"HTTP {status} from {host}: the credentials were rejected"
         if status == 404:
-            return False, f"HTTP 404 from {self._host}: no such deployment or endpoint path"
-        return False, f"HTTP {status} from {self._host}"
+            return False, f"HTTP 404 from {host}: no such deployment or endpoint path"
+        return False, f"HTTP {status} from {host}"
 
     @property
     def free_slots(self) -> int:
@@ -291,6 +346,7 @@ class AzureChatClient:
 
     async def aclose(self) -> None:
         await self.limiter.aclose()
+        await self.budget.aclose()
         # The client closes a transport it was given too; closing it once more is harmless, but the aiohttp
         # transport made here is not the client's (calls bypass AsyncClient.send), so it is closed here.
         await self._client.aclose()

@@ -120,17 +120,25 @@ def _describe(state: tenacity.RetryCallState) -> str:
 
 
 async def attempt(
-    fn: Callable[[], Awaitable[httpx.Response]], policy: RetryPolicy, *, deadline: float
+    fn: Callable[[], Awaitable[httpx.Response]],
+    policy: RetryPolicy,
+    *,
+    deadline: float,
+    failover: Callable[[], bool] | None = None,
 ) -> httpx.Response:
     """Call ``fn`` until it yields a non-retryable answer, retries run out, or ``deadline`` (loop time) nears.
 
     Returns the last response, whatever its status (a 429 after the last retry is returned, not raised).
     Raises the last transport error when every attempt failed that way, and ``DeadlineExceeded`` when the
     deadline cut an attempt short. A response discarded for a retry is closed first (it may be a stream).
+    ``failover`` says whether the next attempt can go to another deployment at once: then there is no wait
+    (the hint was about the deployment that sent it).
     """
     loop = asyncio.get_running_loop()
 
     def wait(state: tenacity.RetryCallState) -> float:
+        if failover is not None and failover():
+            return 0.0
         hint = None
         if state.outcome is not None and not state.outcome.failed:
             hint = retry_after_seconds(state.outcome.result().headers)

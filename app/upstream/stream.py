@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from app.settings.model import Deployment
 from app.upstream.errors import UpstreamUnavailable, unavailable_from
 from app.upstream.sse import SSEParser
 
@@ -19,14 +20,23 @@ class UpstreamStream:
 
     ``body`` holds the whole (JSON error) body when ``status`` is not 2xx, and is empty otherwise.
     ``limits`` bounds the wait for each event and the stream's whole life (see ``event_batches``).
+    ``deployment``, ``endpoint`` and ``api_version`` name the deployment of the pool that answered.
     """
 
     def __init__(
-        self, response: httpx.Response, body: bytes, host: str, limits: StreamLimits | None = None
+        self,
+        response: httpx.Response,
+        body: bytes,
+        host: str,
+        limits: StreamLimits | None = None,
+        deployment: Deployment | None = None,
     ) -> None:
         self.status = response.status_code
         self.headers = response.headers
         self.body = body
+        self.deployment = deployment.openai_model if deployment is not None else ""
+        self.endpoint = deployment.openai_base_url if deployment is not None else ""
+        self.api_version = deployment.default_query.get("api-version") if deployment is not None else None
         self._response = response
         self._host = host
         self._limits = limits
