@@ -146,34 +146,6 @@ def test_langchain_structured_output(gateway_url: str, emulator: Emulator) -> No
     assert sent["response_format"]["json_schema"]["schema"]["required"] == ["name", "country"]
 
 
-def test_langchain_use_previous_response_id(gateway_url: str, emulator: Emulator) -> None:
-    """LangChain sends only the messages after its last AI message, naming that message's response id: the
-    gateway's store must put the earlier turn back before Azure sees the conversation."""
-    from langchain_core.messages import HumanMessage
-
-    llm = _chat(gateway_url, use_previous_response_id=True)
-    first_question = HumanMessage("My name is Ada.")
-    first = llm.invoke([first_question])
-    assert first.response_metadata["id"].startswith("resp_")
-    second = llm.invoke([first_question, first, HumanMessage("What is my name?")])
-    stored = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="unused").responses.retrieve(
-        second.response_metadata["id"]
-    )
-    assert stored.previous_response_id == first.response_metadata["id"]  # LangChain really chained
-    # ... and sent only the new turn: the first question reached the gateway once, in the first response.
-    items = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="unused").responses.input_items.list(stored.id)
-    assert [item.content[0].text for item in items.data if item.type == "message"] == ["What is my name?"]
-    texts = [
-        m["content"] if isinstance(m["content"], str) else "".join(p["text"] for p in m["content"])
-        for m in emulator.last_body()["messages"]
-    ]
-    assert texts == [
-        "My name is Ada.",
-        "You said: My name is Ada.",
-        "What is my name?",
-    ]
-
-
 # -- LiteLLM -----------------------------------------------------------------------------------------------
 
 

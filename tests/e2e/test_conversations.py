@@ -1,7 +1,8 @@
 """The Conversations API and the real agent clients on it: the openai SDK, the Agents SDK's
 ``auto_previous_response_id`` and ``OpenAIConversationsSession``, against a real gateway on the emulator.
 
-(LangChain's ``use_previous_response_id`` is not exercised: LangChain is not a dependency of this project.)
+and LangChain's ``use_previous_response_id``. Every test runs on an SQLite file and on Postgres
+(``support.store_backends``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from typing import Any
 import httpx
 import openai
 import pytest
+import support.store_backends as backends
 from conftest import Emulator
+
+# Every test here runs on an SQLite file and on Postgres: the module-scoped gateway of support.store_backends.
+gateway_url, client, http = backends.gateway_url, backends.client, backends.http
 
 
 def _roles(emulator: Emulator) -> list[str]:
@@ -150,3 +155,39 @@ def test_agents_sdk_openai_conversations_session(gateway_url: str, clean_emulato
     assert texts[0] == "My name is Ada." and "What is my name?" in texts
     # The second call carried the first turn as history.
     assert _roles(clean_emulator) == ["system", "user", "assistant", "user"]
+
+
+def test_langchain_use_previous_response_id(gateway_url: str, clean_emulator: Emulator) -> None:
+    """LangChain sends only the messages after its last AI message, naming that message's response id: the
+    gateway's store must put the earlier turn back before Azure sees the conversation."""
+    from langchain_core.messages import HumanMessage
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(
+        model="m",
+        base_url=f"{gateway_url}/v1",
+        api_key="unused",
+        use_responses_api=True,
+        max_retries=0,
+        use_previous_response_id=True,
+    )
+    first_question = HumanMessage("My name is Ada.")
+    first = llm.invoke([first_question])
+    assert first.response_metadata["id"].startswith("resp_")
+    second = llm.invoke([first_question, first, HumanMessage("What is my name?")])
+    stored = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="unused").responses.retrieve(
+        second.response_metadata["id"]
+    )
+    assert stored.previous_response_id == first.response_metadata["id"]  # LangChain really chained
+    # ... and sent only the new turn: the first question reached the gateway once, in the first response.
+    items = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="unused").responses.input_items.list(stored.id)
+    assert [item.content[0].text for item in items.data if item.type == "message"] == ["What is my name?"]
+    texts = [
+        m["content"] if isinstance(m["content"], str) else "".join(p["text"] for p in m["content"])
+        for m in clean_emulator.last_body()["messages"]
+    ]
+    assert texts == [
+        "My name is Ada.",
+        "You said: My name is Ada.",
+        "What is my name?",
+    ]

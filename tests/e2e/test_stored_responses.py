@@ -2,8 +2,8 @@
 
 ``store`` (default true) keeps every finished response - JSON or streamed, completed, incomplete or failed -
 before the client gets it; ``previous_response_id`` replays the chain; retrieve, delete and input_items
-answer in OpenAI's shapes. The session gateway uses the memory store; tests/e2e/test_store_backends.py runs
-SQLite (with a restart) and Postgres (two processes).
+answer in OpenAI's shapes. Each test runs on an SQLite file and on Postgres (support.store_backends);
+tests/e2e/test_store_backends.py adds a restart on SQLite and two processes on one Postgres.
 """
 
 from __future__ import annotations
@@ -14,11 +14,15 @@ from typing import Any
 import httpx
 import openai
 import pytest
+import support.store_backends as backends
 from conftest import Emulator, gateway_settings
 from support.servers import running
 
 from app.api.factory import create_app
 from app.settings.load import Secret
+
+# Every test here runs on an SQLite file and on Postgres: the module-scoped gateway of support.store_backends.
+gateway_url, client, http = backends.gateway_url, backends.client, backends.http
 
 
 def _messages(emulator: Emulator) -> list[dict[str, Any]]:
