@@ -7,7 +7,6 @@ its own random key prefix and deletes its keys afterwards, so parallel runs neve
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import socket
@@ -16,29 +15,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
+from support.services import reachable, skip_or_fail
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
-
-
-def services_required() -> bool:
-    return os.environ.get("GATEWAY_TEST_REQUIRE_SERVICES") == "1"
-
-
-def reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def skip_or_fail(reason: str) -> None:
-    if services_required():
-        pytest.fail(f"{reason} (GATEWAY_TEST_REQUIRE_SERVICES=1 makes this mandatory)")
-    pytest.skip(f"{reason}; set GATEWAY_TEST_REQUIRE_SERVICES=1 to make this a failure")
 
 
 def require_redis() -> str:

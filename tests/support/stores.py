@@ -9,35 +9,15 @@ which turns that skip into a failure.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
+from support.services import reachable, skip_or_fail
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
 PG_ADMIN = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
-
-
-def services_required() -> bool:
-    return os.environ.get("GATEWAY_TEST_REQUIRE_SERVICES") == "1"
-
-
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def skip_or_fail(reason: str) -> None:
-    if services_required():
-        pytest.fail(f"{reason} (GATEWAY_TEST_REQUIRE_SERVICES=1 makes this mandatory)")
-    pytest.skip(f"{reason}; set GATEWAY_TEST_REQUIRE_SERVICES=1 to make this a failure")
 
 
 async def admin(sql: str) -> None:
@@ -54,7 +34,7 @@ async def admin(sql: str) -> None:
 @contextmanager
 def fresh_postgres_database(prefix: str = "gw_store") -> Iterator[str]:
     """A new, empty database on the machine's Postgres for the block; yields its URL, then drops it."""
-    if not _reachable(PG_HOST, PG_PORT):
+    if not reachable(PG_HOST, PG_PORT):
         skip_or_fail(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
     name = f"{prefix}_{secrets.token_hex(6)}"
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
