@@ -9,7 +9,6 @@ the hang-up happens exactly when the test says. Slots are held by streams waitin
 from __future__ import annotations
 
 import concurrent.futures
-import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from support.access_log import AccessLog
 from support.servers import running
 
 from app.api.factory import create_app
@@ -77,31 +77,6 @@ def _send_raw(url: str, path: str, body: dict[str, Any], request_id: str) -> soc
     return sock
 
 
-class _AccessLog(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.msg, dict) and record.msg.get("event") == "request":
-            self.lines.append(record.msg)
-
-    def __enter__(self) -> _AccessLog:
-        logger = logging.getLogger("app.access")
-        self._level = logger.level
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        logger = logging.getLogger("app.access")
-        logger.removeHandler(self)
-        logger.setLevel(self._level)
-
-    def by_id(self, prefix: str) -> list[dict[str, Any]]:
-        return [line for line in self.lines if str(line.get("request_id", "")).startswith(prefix)]
-
-
 def _hold_slots(url: str, gw_url: str, n: int, pool: concurrent.futures.Executor) -> list[Any]:
     """``n`` streams that hold their slots until the emulator's gate ``hold`` opens."""
     script = {"replies": [{"message": {"content": "held"}, "stream": {"gate": "hold"}}] * n}
@@ -124,7 +99,7 @@ def test_queued_clients_that_hang_up_leave_the_queue_and_never_reach_azure(
     with (
         running(app) as gw_url,
         concurrent.futures.ThreadPoolExecutor(24) as pool,
-        _AccessLog() as log,
+        AccessLog() as log,
     ):
         held = _hold_slots(url, gw_url, 4, pool)
         _wait_for(lambda: gw.client.in_flight == 4, "4 slots busy")
@@ -162,7 +137,7 @@ def test_request_abandoned_in_flight_cancels_the_azure_call_and_frees_its_slot(
     httpx.post(f"{url}/_emulator/faults", json={"fault": "delay", "seconds": 60})
     app = create_app(_settings(url, num_concurrent_requests=1))
     gw: Gateway = app.state["gateway"]
-    with running(app) as gw_url, _AccessLog() as log:
+    with running(app) as gw_url, AccessLog() as log:
         sock = _send_raw(gw_url, path, body, "abandoned-1")
         _wait_for(lambda: gw.client.in_flight == 1 and len(state.requests) == 1, "the call reached Azure")
         sock.close()
@@ -184,7 +159,7 @@ def test_a_stream_abandoned_midway_is_logged_as_client_disconnected(
     assert httpx.post(f"{url}/_emulator/script", json=script).status_code == 200
     app = create_app(_settings(url, num_concurrent_requests=1))
     gw: Gateway = app.state["gateway"]
-    with running(app) as gw_url, _AccessLog() as log:
+    with running(app) as gw_url, AccessLog() as log:
         sock = _send_raw(gw_url, "/v1/responses", {**RESPONSES_BODY, "stream": True}, "stream-gone")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")  # the stream has started
         sock.close()

@@ -7,7 +7,6 @@ Real gateway and emulator on loopback, real openai SDK where the point is what a
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from support.access_log import AccessLog
 from support.servers import running
 from support.stream_validator import parse_chat_sse, validate_stream
 
@@ -80,35 +80,15 @@ def wait_for(predicate: Callable[[], Any], what: str, within: float = 10.0) -> N
         time.sleep(0.01)
 
 
+def request_line(log: AccessLog, route: str) -> dict[str, Any]:
+    """The one request line for ``route`` (written just after the response ends)."""
+    wait_for(lambda: [line for line in log.lines if line["route"] == route], f"a log line for {route}")
+    (line,) = [line for line in log.lines if line["route"] == route]
+    return line
+
+
 def script(url: str, *replies: dict[str, Any]) -> None:
     assert httpx.post(f"{url}/_emulator/script", json={"replies": list(replies)}).status_code == 200
-
-
-class AccessLog(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.msg, dict) and record.msg.get("event") == "request":
-            self.lines.append(record.msg)
-
-    def __enter__(self) -> AccessLog:
-        logger = logging.getLogger("app.access")
-        self._level = logger.level
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        logging.getLogger("app.access").removeHandler(self)
-        logging.getLogger("app.access").setLevel(self._level)
-
-    def line(self, route: str) -> dict[str, Any]:
-        """The one request line for ``route`` (written just after the response ends)."""
-        wait_for(lambda: [line for line in self.lines if line["route"] == route], f"a log line for {route}")
-        (line,) = [line for line in self.lines if line["route"] == route]
-        return line
 
 
 IDLE = {"stream_idle_timeout": 0.5, "stream_total_timeout": 60.0}
@@ -122,7 +102,7 @@ def test_an_idle_responses_stream_ends_with_response_failed_naming_the_limit(
     script(emulator[0], {"message": {"content": "never sent"}, "stream": {"gate": "never"}})
     with AccessLog() as log:
         response = gw.post("/v1/responses", RESPONSES)
-        line = log.line("/v1/responses")
+        line = request_line(log, "/v1/responses")
     result = validate_stream(response.content)
     assert result.terminal == "response.failed"
     assert "stream_idle_timeout (0.5s)" in result.final["error"]["message"]
@@ -138,7 +118,7 @@ def test_an_endless_stream_is_cut_at_stream_total_timeout(
     script(emulator[0], {"message": {"content": ENDLESS}, "stream": {"chunk_delay": 0.2}})
     with AccessLog() as log:
         response = gw.post(path, RESPONSES if path == "/v1/responses" else CHAT)
-        line = log.line(path)
+        line = request_line(log, path)
     assert response.status_code == 200
     if path == "/v1/responses":
         result = validate_stream(response.content)
@@ -176,7 +156,7 @@ def test_a_malformed_chat_chunk_ends_with_an_error_the_sdk_raises(
     script(emulator[0], reply)
     with AccessLog() as log:
         response = gw.post("/v1/chat/completions", CHAT)
-        line = log.line("/v1/chat/completions")
+        line = request_line(log, "/v1/chat/completions")
     lines = [line for line in response.text.split("\n") if line.startswith("data: ")]
     assert lines[-1].startswith('data: {"error"') and "data: [DONE]" not in lines
     assert all(line == "data: [DONE]" or line.endswith("}") for line in lines)  # nothing cut off forwarded
