@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 import threading
 from logging.handlers import QueueListener
 
@@ -46,15 +48,19 @@ def test_repeated_apps_do_not_accumulate_logging_listener_threads() -> None:
     assert len(_listener_threads()) == before
 
 
-def test_lines_queued_before_the_next_app_replaces_logging_are_all_written(
-    capfd: pytest.CaptureFixture[str],
-) -> None:
-    create_app(_settings())
-    capfd.readouterr()
+def test_lines_queued_before_the_next_app_replaces_logging_are_all_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The console handler writes to the sys.stderr of the moment the configuration is applied. Not capfd's: it is
+    # closed after the test, and logging stays bound to it until the next app is built.
+    stderr = io.StringIO()
     logger = logging.getLogger("app.test_logs")
-    for n in range(50):
-        logger.warning("queued line %d for unit-test-key", n)
-    create_app(_settings())  # stops the listener the lines were queued to, once it has written them
-    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stderr", stderr)
+        create_app(_settings())
+        for n in range(50):
+            logger.warning("queued line %d for unit-test-key", n)
+        create_app(_settings())  # stops the listener the lines were queued to, once it has written them
+        written = stderr.getvalue()
+    create_app(_settings())  # logging back on the real stderr for the tests that follow
+    lines = [json.loads(line) for line in written.splitlines() if line.startswith("{")]
     events = [line["event"] for line in lines if line.get("logger") == "app.test_logs"]
     assert events == [f"queued line {n} for **********" for n in range(50)]
