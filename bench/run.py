@@ -38,7 +38,7 @@ BENCH = ROOT / "bench"
 OUT = BENCH / "out"
 sys.path.insert(0, str(ROOT))
 
-from bench import agent_loop, fleet, inbound, payloads, sse_client, store_phase  # noqa: E402
+from bench import agent_loop, background_phase, fleet, inbound, payloads, sse_client, store_phase  # noqa: E402
 
 API_VERSION = "2024-10-21"
 MASTER_KEY = "sk-bench-master-key"
@@ -46,6 +46,7 @@ AZURE_KEY = "bench-azure-key"
 SLOW_DEPLOYMENT = "slow-gpt"
 SLOW_MS = 20.0
 PORTS = {"stub": 18100, "gateway": 18200, "gateway_slow": 18201, "gateway_workers": 18202, "gateway_agent": 18203,
+         "gateway_background": 18204,
          "litellm": 18300}
 # The WebSocket phase's stub deployments (bench/stub.py): every answer a tool call; the slow one paced like slow*.
 AGENT_DEPLOYMENTS = ("agent-gpt", "slow-agent")
@@ -469,6 +470,20 @@ class Bench:
             stub_port=PORTS["stub"],
         )  # fmt: skip
 
+    def background(self) -> None:
+        """background: true against the same request inline, on a fresh SQLite store (bench/background_phase.py)."""
+        for leftover in OUT.glob("background-bench.sqlite3*"):
+            leftover.unlink()
+        env = {**gateway_env(PORTS["stub"]), "GATEWAY_STORE_URL": f"sqlite:///{OUT / 'background-bench.sqlite3'}"}
+        gw = start("gateway_background", [*_cpus(self.args.pin, "0"), sys.executable, "-m", "app", "serve", "--port",
+                                          str(PORTS["gateway_background"])], PORTS["gateway_background"], env=env)
+        try:
+            samples = 15 if self.args.quick else background_phase.SAMPLES
+            self.results["background"] = asyncio.run(background_phase.measure(gw.port, samples=samples))
+            print(f"background: {background_phase.describe(self.results['background'])}", flush=True)
+        finally:
+            gw.stop()
+
     def stub_capacity(self) -> None:
         scenario = SCENARIOS[0]
         url = self.url("direct", self.stub, scenario)
@@ -525,6 +540,7 @@ def main() -> int:
     parser.add_argument("--fleet-requests", type=int, default=150, help="requests per fleet point (bench/fleet.py)")
     parser.add_argument("--skip-fleet", action="store_true", help="leave out the fleet phase (needs Redis)")
     parser.add_argument("--store-only", action="store_true", help="only the stored-responses phase")
+    parser.add_argument("--background-only", action="store_true", help="only the background-responses phase")
     args = parser.parse_args()
     global ACCESS_LOG
     ACCESS_LOG = "true" if args.access_log else "false"
@@ -560,13 +576,13 @@ def main() -> int:
         Path(args.output).write_text(json.dumps(bench.results, indent=1))
         print(f"wrote {args.output}")
         return 0
-    if args.store_only:
+    if args.store_only or args.background_only:
         PORTS["stub"] = 18110  # its own stub: another bench on the machine may hold the usual port
         with bench.running():
             bench.stub = start("stub", [*_cpus(args.pin, "1"), sys.executable, str(BENCH / "stub.py"), "--port",
                                         str(PORTS["stub"])], PORTS["stub"])  # fmt: skip
             bench.servers.append(bench.stub)
-            bench.stored()
+            bench.stored() if args.store_only else bench.background()
         Path(args.output).write_text(json.dumps(bench.results, indent=1))
         print(f"wrote {args.output}")
         return 0
@@ -574,6 +590,7 @@ def main() -> int:
         bench.start_all()
         bench.load()
         bench.stored()
+        bench.background()
         bench.streams()
         bench.slow_streams()
         bench.websocket_loop()

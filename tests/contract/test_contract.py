@@ -59,6 +59,7 @@ def test_same_operations(contract: dict[str, Any], derived: dict[str, Any]) -> N
         ("/v1/responses/{response_id}", "get"),
         ("/v1/responses/{response_id}", "delete"),
         ("/v1/responses/{response_id}/input_items", "get"),
+        ("/v1/responses/{response_id}/cancel", "post"),
         ("/v1/conversations", "post"),
         ("/v1/conversations/{conversation_id}", "get"),
         ("/v1/conversations/{conversation_id}", "post"),
