@@ -287,7 +287,7 @@ class Report:
         loops = self.r.get("agent_loop") or {}
         if not loops:
             return
-        store = loops.get("store", "the gateway's default")
+        store = loops.get("store", "not recorded")
         self.out("## WebSocket mode: a 20-tool-call agent loop")
         self.out()
         self.out("One agent rollout (bench/agent_loop.py): 20 turns, each a `read_file` tool call answered with "
