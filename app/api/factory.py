@@ -24,6 +24,7 @@ from app.api.outbound import Scrubbed
 from app.api.responses import ResponsesController
 from app.api.websocket import SessionFactory, UpgradeErrors, remember_upgrade_error, responses_websocket
 from app.service.azure import Gateway
+from app.service.background import BackgroundRuns
 from app.service.chat import ChatService
 from app.service.compact import CompactService
 from app.service.compaction import Compaction
@@ -53,7 +54,8 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
     store = open_store(settings.store_url, retention=days * 86400 if days > 0 else None)
     stored = StoredResponses(store, lock_ttl=settings.request_timeout)
     compaction = Compaction(settings.compaction_key.get_secret_value() if settings.compaction_key else None)
-    responses = ResponsesService(gateway, stored, compaction)
+    background = BackgroundRuns(stored, heartbeat=settings.background_heartbeat_seconds)
+    responses = ResponsesService(gateway, stored, compaction, background)
     compact = CompactService(responses, compaction)
     sessions = SessionFactory(responses, settings)
     conversations = ConversationsService(store)
@@ -102,9 +104,10 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         after_exception=[remember_upgrade_error],
         # The store is opened (and migrated) before the gateway reports ready.
-        on_startup=[stored.start, health.started, compaction.warn_if_ephemeral],
-        # Not ready from the first moment of shutdown, then the pool and the store are closed.
-        on_shutdown=[health.stopping, gateway.aclose, stored.stop],
+        on_startup=[stored.start, background.start, health.started, compaction.warn_if_ephemeral],
+        # Not ready from the first moment of shutdown; background runs are failed and stopped (they need
+        # the pool and the store), then the pool and the store are closed.
+        on_shutdown=[health.stopping, background.stop, gateway.aclose, stored.stop],
         # Litestar derives a schema from the handlers; tests compare it with openapi.yaml. Users get the
         # hand-written file (DocsController); the derived one is kept, as JSON only and with no CDN-loaded
         # pages, at /_litestar/openapi.json for debugging the two against each other.
@@ -128,7 +131,7 @@ def create_app(settings: Settings, *, credential: TokenCredential | None = None)
             InboundGuard(
                 CancelOnDisconnect(Scrubbed(app.asgi_handler)),
                 settings,
-                routes=body_routes(route.path for route in app.routes if "POST" in getattr(route, "methods", ())),
+                routes=body_routes(_body_paths(app)),
             )
         ),
         log_all=settings.access_log,
@@ -152,3 +155,14 @@ class MetricsController(PrometheusController):
 
     path = "/metrics"
     include_in_schema = False
+
+
+def _body_paths(app: Litestar) -> list[str]:
+    """The paths of the POST routes whose handler reads a body (``data``); a bodiless POST (cancel) is not
+    held to the body rules, so ``curl -X POST …/cancel`` with no Content-Type works, as on OpenAI."""
+    return [
+        route.path
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if "POST" in getattr(handler, "http_methods", ()) and "data" in handler.parsed_fn_signature.parameters
+    ]

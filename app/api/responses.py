@@ -1,5 +1,5 @@
-"""``/v1/responses``: create (JSON or SSE), compact, and the stored-response routes: retrieve, delete,
-input_items. WebSocket mode on the same path is ``app.api.websocket``.
+"""``/v1/responses``: create (JSON or SSE), compact, and the stored-response routes: retrieve (or resume a
+background stream), cancel, delete, input_items. WebSocket mode on the same path is ``app.api.websocket``.
 
 Each handler decodes, calls the service and frames the result; the store is the service's business.
 ``include`` is read as ``include`` and as ``include[]`` (what the openai SDK sends).
@@ -18,7 +18,7 @@ from app.api.sse import responses_sse
 from app.models import generated as m
 from app.service.compact import CompactService
 from app.service.responses import ResponsesService
-from app.service.stored import page_query
+from app.service.stored import check_include, page_query
 from app.wire.decode import decode_compact_request, decode_create_response
 
 Include = list[str] | None
@@ -74,8 +74,27 @@ class ResponsesController(Controller):
         tenant: Tenant,
         include: FromQuery[Include] = None,
         include_brackets: IncludeBrackets = None,
+        stream: FromQuery[bool] = False,
+        starting_after: FromQuery[int | None] = None,
     ) -> m.Response:
-        return await responses.stored.retrieve(tenant, response_id, includes(include, include_brackets))
+        # stream=true: a background response created with stream, resumed after event `starting_after`.
+        wanted = includes(include, include_brackets)
+        if stream:
+            check_include(wanted)
+            after = -1 if starting_after is None else starting_after
+            return responses_sse(await responses.background.resume(tenant, response_id, after))  # type: ignore[return-value]
+        return await responses.background.retrieve(tenant, response_id, wanted)
+
+    @post(
+        "/{response_id:str}/cancel",
+        operation_id="cancelResponse",
+        summary="Cancel a background response.",
+        status_code=200,
+    )
+    async def cancel_response(
+        self, response_id: FromPath[str], responses: NamedDependency[ResponsesService], tenant: Tenant
+    ) -> m.Response:
+        return await responses.background.cancel(tenant, response_id)
 
     @delete(
         "/{response_id:str}",

@@ -1448,7 +1448,16 @@ class CreateResponse(Struct, forbid_unknown_fields=True):
     include: list[IncludeEnum] | None | UnsetType = UNSET
     metadata: Metadata | None | UnsetType = UNSET
     store: bool | None | UnsetType = UNSET
-    background: bool | None | UnsetType = UNSET
+    background: (
+        Annotated[
+            bool,
+            Meta(
+                description='Run the response in the gateway and answer at once with it `queued` (or, with `stream`, with its\nevents as they come; leaving the stream does not stop the run). Poll `GET /v1/responses/{id}`,\nresume with `?stream=true&starting_after=N`, cancel with `POST /v1/responses/{id}/cancel`.\nNeeds the store (400 with `store_url = "off"`) and `store` true.\n'
+            ),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
     stream: bool | None | UnsetType = UNSET
     stream_options: ResponseStreamOptions | None | UnsetType = UNSET
     user: str | UnsetType = UNSET

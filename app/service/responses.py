@@ -5,14 +5,16 @@ answer is translated back (``chat_to_response``) or Azure's chunks are fed throu
 state machine that shares ``finish`` with the JSON case. The state-dependent parts of the API live here,
 around the translator, not inside it: ``StoredResponses`` (app.service.stored) resolves the history before
 the call and stores the finished response before the client gets it; ``Compaction`` opens the compaction
-items of the input; background runs are refused for now. WebSocket mode (app.service.session) calls the same
-``create``, with the chain its connection cached as ``prior``.
+items of the input; ``BackgroundRuns`` (app.service.background) runs ``background: true`` responses in a
+task of their own, through the same stream. WebSocket mode (app.service.session) calls the same ``create``,
+with the chain its connection cached as ``prior``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
@@ -20,6 +22,7 @@ import msgspec
 
 from app.models import generated as m
 from app.service.azure import Gateway
+from app.service.background import BackgroundRuns
 from app.service.compaction import Compaction
 from app.service.events import EventSource, Release
 from app.service.stored import Plan, StoredResponses
@@ -28,7 +31,7 @@ from app.translate import chat_to_response, responses_to_chat
 from app.translate.params import in_responses_terms
 from app.translate.response import finish
 from app.translate.stream import ResponseStream, StreamProtocolError
-from app.translate.tools import tool_set
+from app.translate.tools import ToolSet, tool_set
 from app.upstream import UpstreamStream, UpstreamUnavailable
 from app.wire.errors import GatewayError, invalid_request
 
@@ -41,10 +44,13 @@ ResponseBatch = list[m.ResponseStreamEvent]
 
 
 class ResponsesService:
-    def __init__(self, azure: Gateway, stored: StoredResponses, compaction: Compaction) -> None:
+    def __init__(
+        self, azure: Gateway, stored: StoredResponses, compaction: Compaction, background: BackgroundRuns
+    ) -> None:
         self.azure = azure
         self.stored = stored
         self.compaction = compaction
+        self.background = background
 
     async def create(
         self, request: m.CreateResponse, tenant: str = "", *, prior: Sequence[m.InputItem] | None = None
@@ -57,13 +63,19 @@ class ResponsesService:
         first event.
         """
         options = self.azure.options
-        _refuse_background(request)
+        background = request.background is True
+        if background:
+            self.background.check(request, store_on=self.stored.store is not None)
         plan = await self.stored.prepare(request, tenant, prior=prior)
         try:
             translate = self.compaction.expand(plan.translate)
+            if background:  # a run always streams from Azure (see _background)
+                translate = msgspec.structs.replace(translate, stream=True)
             tools = tool_set(translate, options)
             chat_request = responses_to_chat(translate, options, tools)
             observe.note_omitted(tools.omitted)
+            if background:
+                return await self._background(request, tenant, plan, chat_request, tools)
             try:
                 if request.stream is True:
                     translator = ResponseStream(plan.echo, options, tools=tools)
@@ -93,7 +105,6 @@ class ResponsesService:
         The request is checked and translated exactly as ``create`` would (so a warm-up that would fail says
         so now), stored like any response, and its events are those of a stream that produced nothing.
         """
-        _refuse_background(request)
         plan = await self.stored.prepare(request, tenant, prior=prior)
         try:
             translate = self.compaction.expand(plan.translate)
@@ -106,6 +117,40 @@ class ResponsesService:
             raise
         await plan.finish(final)
         return [*events, m.ResponseCompletedEvent(sequence_number=len(events), response=final)]
+
+    async def _background(
+        self,
+        request: m.CreateResponse,
+        tenant: str,
+        plan: Plan,
+        chat_request: m.CreateChatCompletionRequest,
+        tools: ToolSet,
+    ) -> m.Response | ResponseEvents:
+        """Start the run and answer at once: the queued Response, or (``stream``) the run's events, live.
+
+        The run always streams from Azure (its events say how far it got, and a cancel can stop it between
+        reads); the client's connection only follows it, so leaving does not stop the run.
+        """
+        translator = ResponseStream(plan.echo, self.azure.options, tools=tools)
+
+        async def open_events() -> ResponseEvents:
+            try:
+                return await self._with_reasoning_fallback(
+                    chat_request,
+                    lambda chat: EventSource.open(
+                        self.azure.open_stream(chat),
+                        lambda upstream, release: _events(upstream, release, translator, started=True),
+                    ),
+                )
+            except GatewayError as exc:
+                raise in_responses_terms(exc) from None
+
+        queued, run = await self.background.begin(
+            plan, translator, open_events, tenant, streamed=request.stream is True
+        )
+        if request.stream is True:
+            return EventSource(AsyncExitStack(), run.follow(-1))
+        return queued
 
     async def _with_reasoning_fallback(self, chat: m.CreateChatCompletionRequest, call: Any) -> Any:
         """``call(chat)``, once more with ``reasoning_effort: "none"`` if the deployment refuses tools with reasoning.
@@ -154,16 +199,6 @@ def _without_reasoning(chat: m.CreateChatCompletionRequest) -> m.CreateChatCompl
     return msgspec.structs.replace(chat, reasoning_effort="none")
 
 
-def _refuse_background(request: m.CreateResponse) -> None:
-    """Background runs need a worker that outlives the request: not built yet."""
-    if request.background is True:
-        raise invalid_request(
-            "background responses are not supported yet by this gateway.",
-            param="background",
-            code="unsupported_parameter",
-        )
-
-
 _TERMINAL = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFailedEvent)
 
 
@@ -200,14 +235,16 @@ async def _stored_events(
 
 
 async def _events(
-    upstream: UpstreamStream, release: Release, stream: ResponseStream
+    upstream: UpstreamStream, release: Release, stream: ResponseStream, *, started: bool = False
 ) -> AsyncGenerator[list[m.ResponseStreamEvent], None]:
-    """created/in_progress at once, then the events of each upstream read, then the terminal event.
+    """created/in_progress at once (unless ``started``: the caller sent them), then the events of each
+    upstream read, then the terminal event.
 
     The stream always ends the way clients understand: ``response.completed`` (or ``incomplete``), or
     ``response.failed`` saying why when Azure's stream broke, was malformed or ended early.
     """
-    yield stream.start()
+    if not started:
+        yield stream.start()
     failure: str | None = None
     code = "upstream_error"  # for the log line; the client's response.failed says server_error, as OpenAI's do
     saw_done = False

@@ -8,7 +8,8 @@ so a follow-up sent the moment the answer arrives finds it, on any process shari
 ``instructions`` are not inherited (OpenAI's rule); replayed reasoning items go through the translator's
 ``reasoning_replay`` like any others.
 
-Also the stored-response routes: retrieve, delete, input_items; and the background purge of expired rows.
+Also the stored-response routes delete and input_items (retrieve is ``app.service.background``'s, since a
+background run may have to be settled first), and the periodic purge of expired rows.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from msgspec.structs import replace
 
 from app.models import generated as m
 from app.service import items as it
-from app.store import PageQuery, Store, Turn, UnknownAfter
+from app.store import PageQuery, RunState, Store, Turn, UnknownAfter
 from app.telemetry import observe
 from app.translate.params import INCLUDE_IMPOSSIBLE
 from app.translate.response import new_id
@@ -33,7 +34,6 @@ from app.wire.errors import GatewayError, invalid_request
 
 log = logging.getLogger("app.service.stored")
 _ENCODER = msgspec.json.Encoder()
-_RESPONSE = msgspec.json.Decoder(m.Response)
 STORE_OFF = (
     "The gateway runs with store_url = \"off\", so it keeps no responses or conversations. Set store_url "
     "(GATEWAY_STORE_URL) to sqlite:///PATH, postgresql://… or memory to use {what}."
@@ -90,35 +90,52 @@ class Plan:
         self._conversation_id = conversation_id
         self._lock_owner = lock_owner
         self._done = False
+        self._run = False
 
-    @property
-    def keeps_anything(self) -> bool:
-        return self.echo.store is True or self._conversation_id is not None
-
-    async def finish(self, response: m.Response) -> None:
-        """Write the finished response (and the conversation's new items) before the client sees it."""
-        if self._done:
-            return
-        self._done = True
-        store = self._owner.store
-        if store is None or not self.keeps_anything:
-            return
+    def _turn(self, response: m.Response, output: list[m.OutputItem]) -> Turn:
         previous = self.echo.previous_response_id
-        turn = Turn(
+        return Turn(
             response_id=response.id,
             # Retention counts from when the gateway stored it, not from Azure's `created` (another clock).
             created_at=int(time.time()),
             body=_ENCODER.encode(response),
             input_items=it.stored(self._new_items),
-            output_items=it.stored(response.output),
+            output_items=it.stored(output),
             store=self.echo.store is True,
             previous_id=previous if isinstance(previous, str) else None,
             conversation_id=self._conversation_id,
             lock_owner=self._lock_owner,
             deployment=record.deployment if (record := observe.current()) is not None else None,
+            run=self._run,
+            status=response.status if self._run else None,
         )
+
+    async def begin_run(self, snapshot: m.Response, *, streamed: bool) -> None:
+        """A background response: its row is written now, ``queued``, and ``finish`` updates it later."""
+        store = self._owner.store
+        assert store is not None and self.echo.store is True  # the service refuses background without a store
+        self._run = True
         try:
-            await store.save_turn(self._tenant, turn)
+            await store.begin_run(self._tenant, self._turn(snapshot, []), streamed=streamed)
+        except Exception as exc:
+            raise store_failed(exc) from None
+
+    @property
+    def keeps_anything(self) -> bool:
+        return self.echo.store is True or self._conversation_id is not None
+
+    async def finish(self, response: m.Response) -> bool:
+        """Write the finished response (and the conversation's new items) before the client sees it.
+
+        False when a background run was settled first (cancelled, or judged dead): nothing was written."""
+        if self._done:
+            return True
+        self._done = True
+        store = self._owner.store
+        if store is None or not self.keeps_anything:
+            return True
+        try:
+            return await store.save_turn(self._tenant, self._turn(response, response.output))
         except Exception as exc:
             await self._release()
             raise store_failed(exc) from None
@@ -215,6 +232,13 @@ class StoredResponses:
                 param="previous_response_id",
                 code="previous_response_not_found",
             )
+        if chain.running is not None:
+            raise invalid_request(
+                f"Previous response with id '{chain.running}' is a background response that has not finished "
+                "yet; continue from it once it has (poll GET /v1/responses/{id}).",
+                param="previous_response_id",
+                code="previous_response_in_progress",
+            )
         if chain.missing is not None:
             # The chain is broken: answering from part of the history would silently change the answer.
             raise invalid_request(
@@ -249,16 +273,16 @@ class StoredResponses:
             raise store_off(what)
         return self.store
 
-    async def retrieve(self, tenant: str, response_id: str, include: list[str] | None) -> m.Response:
-        check_include(include)
+    async def state(self, tenant: str, response_id: str) -> RunState:
+        """A stored response as it stands (``app.service.background`` reads runs through it)."""
         store = self._need_store("stored responses")
         try:
-            body = await store.get_response(tenant, response_id)
+            state = await store.get_response(tenant, response_id)
         except Exception as exc:
             raise store_failed(exc) from None
-        if body is None:
+        if state is None:
             raise not_found("Response", response_id)
-        return _RESPONSE.decode(body)
+        return state
 
     async def delete(self, tenant: str, response_id: str) -> m.ResponseDeleted:
         store = self._need_store("stored responses")

@@ -234,6 +234,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``sqlite:///PATH`` (embedded), ``postgresql://…`` (several processes), ``memory`` or ``off``."""
     store_retention_days: Annotated[float, setting("30", unit="days", ge=0)] = 30.0
     """Days a stored response is kept (OpenAI's 30); 0 keeps them until deleted. Conversations never expire."""
+    background_heartbeat_seconds: Annotated[float, setting("2.0", unit="seconds", gt=0)] = 2.0
+    """How often a process tells the store its background runs are alive; a run that misses 5 beats is
+    taken for orphaned (its process died) and failed by whichever process looks at it next."""
 
     @property
     def api_version(self) -> str:

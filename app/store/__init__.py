@@ -12,10 +12,13 @@ throwaway runs) or ``off`` (``None``: nothing is stored). Every backend runs the
 """
 
 from app.store.base import (
+    RUNNING,
     Conversation,
     Item,
     ItemPage,
     PageQuery,
+    RunState,
+    StaleRun,
     Store,
     StoreError,
     Turn,
@@ -24,10 +27,13 @@ from app.store.base import (
 from app.store.open import open_store, parse_store_url
 
 __all__ = [
+    "RUNNING",
     "Conversation",
     "Item",
     "ItemPage",
     "PageQuery",
+    "RunState",
+    "StaleRun",
     "Store",
     "StoreError",
     "Turn",

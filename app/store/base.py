@@ -19,6 +19,11 @@ class Item(NamedTuple):
     body: bytes
 
 
+def encode_pairs(items: list[Item]) -> bytes:
+    """Items as one JSON array of [id, item] pairs (the item bodies are JSON already: no re-encoding)."""
+    return b"[" + b",".join(b"[" + msgspec.json.encode(item.id) + b"," + item.body + b"]" for item in items) + b"]"
+
+
 class Turn(msgspec.Struct, frozen=True, kw_only=True):
     """A finished response, written in one transaction before the client gets it.
 
@@ -38,6 +43,29 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     lock_owner: str | None = None
     deployment: str | None = None
     """The pool's name for the deployment that answered (issue 17)."""
+    run: bool = False
+    """A background run's end: its row (written by ``begin_run``) is updated, unless it was cancelled."""
+    status: str | None = None
+    """With ``run``: the Response's final status, for the row's ``run_status``."""
+
+
+RUNNING: tuple[str, str] = ("queued", "in_progress")
+
+
+class RunState(NamedTuple):
+    """A stored response as a background run sees it: ``status`` None for an ordinary response."""
+
+    body: bytes
+    status: str | None
+    heartbeat_at: int
+    """Milliseconds since the epoch when its process last said it was alive."""
+    streamed: bool
+
+
+class StaleRun(NamedTuple):
+    tenant: str
+    response_id: str
+    state: RunState
 
 
 class Conversation(msgspec.Struct, frozen=True):
@@ -61,10 +89,12 @@ class ItemPage(NamedTuple):
 
 
 class Chain(NamedTuple):
-    """The items of a response and all its ancestors, oldest first; ``missing``: an ancestor that is gone."""
+    """The items of a response and all its ancestors, oldest first; ``missing``: an ancestor that is gone;
+    ``running``: one that is a background run not finished yet (its output is not known)."""
 
     items: list[bytes]
     missing: str | None
+    running: str | None = None
 
 
 class StoreError(Exception):
@@ -92,8 +122,10 @@ class Store(Protocol):
     async def aclose(self) -> None: ...
 
     # responses
-    async def save_turn(self, tenant: str, turn: Turn) -> None: ...
-    async def get_response(self, tenant: str, response_id: str) -> bytes | None: ...
+    async def save_turn(self, tenant: str, turn: Turn) -> bool:
+        """Store a finished response; False only for a run (``turn.run``) no longer running (cancelled)."""
+
+    async def get_response(self, tenant: str, response_id: str) -> RunState | None: ...
     async def delete_response(self, tenant: str, response_id: str) -> bool: ...
     async def chain(self, tenant: str, response_id: str) -> Chain | None:
         """Input and output items of the response and its ancestors in one query; None when unknown."""
@@ -116,6 +148,25 @@ class Store(Protocol):
         """Take the conversation for one response (``busy`` while another holds it, until ``ttl`` seconds)."""
 
     async def unlock_conversation(self, tenant: str, conversation_id: str, owner: str) -> None: ...
+
+    # background runs (app.store.runs)
+    async def begin_run(self, tenant: str, turn: Turn, *, streamed: bool) -> None:
+        """Write a background response as ``queued``, with its input items and a fresh heartbeat."""
+
+    async def set_run_status(self, tenant: str, response_id: str, status: str, body: bytes) -> bool:
+        """Move a run that is still running to ``status`` with ``body``; False when it no longer runs."""
+
+    async def beat(self, response_ids: list[str]) -> list[str]:
+        """Refresh the heartbeat of these runs; returns those that no longer run (cancelled, deleted)."""
+
+    async def stale_runs(self, before_ms: int) -> list[StaleRun]:
+        """Runs still running whose heartbeat is older than ``before_ms``."""
+
+    async def add_events(self, response_id: str, seq: int, body: bytes) -> None:
+        """Keep a batch of a streamed run's events (``body``: a JSON array), ``seq`` its first number."""
+
+    async def events_after(self, response_id: str, after: int) -> list[bytes]:
+        """The kept batches whose events come after sequence number ``after``, in order."""
 
     async def purge(self) -> int:
         """Delete responses past the retention period (and their items); returns how many."""

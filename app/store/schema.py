@@ -54,6 +54,24 @@ MIGRATIONS: Final[list[list[str]]] = [
         # x-gateway-deployment header), so a stored response says where it was generated.
         "ALTER TABLE gw_responses ADD COLUMN deployment TEXT",
     ],
+    [
+        # Issue 16: background responses. ``run_status`` is NULL for an ordinary response; a background one is
+        # written when it is created (``queued``), and its row says how the run stands: ``in_progress``, then
+        # the Response's final status. The process running it refreshes ``heartbeat_at`` (milliseconds); a
+        # row still running with an old heartbeat belongs to a process that died, and is failed by whoever
+        # reads it. ``run_stream``: the run was created with ``stream``, so its events are kept for resuming.
+        "ALTER TABLE gw_responses ADD COLUMN run_status TEXT",
+        "ALTER TABLE gw_responses ADD COLUMN heartbeat_at BIGINT",
+        "ALTER TABLE gw_responses ADD COLUMN run_stream INTEGER",
+        "CREATE INDEX gw_responses_running ON gw_responses (run_status)",
+        # One row per batch of events (one upstream read): ``seq`` is the first event's sequence_number.
+        """CREATE TABLE gw_response_events (
+            response_id TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            body {blob} NOT NULL,
+            PRIMARY KEY (response_id, seq)
+        )""",
+    ],
 ]
 
 BLOB: Final = {"sqlite": "BLOB", "postgres": "BYTEA"}

@@ -15,36 +15,40 @@ from typing import Any
 import msgspec
 
 from app.store.base import (
+    RUNNING,
     Chain,
     Conversation,
     Item,
     ItemPage,
     LockResult,
     PageQuery,
+    RunState,
     StoreError,
     Turn,
     UnknownAfter,
+    encode_pairs,
 )
 from app.store.driver import Database, Tx
+from app.store.runs import SqlRuns
 from app.store.schema import BLOB, MIGRATIONS, VERSION_TABLE
 
 _CHAIN = """
-WITH RECURSIVE chain(id, previous_id, depth, input_items, output_items) AS (
-    SELECT id, previous_id, 0, input_items, output_items FROM gw_responses
+WITH RECURSIVE chain(id, previous_id, depth, input_items, output_items, run_status) AS (
+    SELECT id, previous_id, 0, input_items, output_items, run_status FROM gw_responses
     WHERE id = ? AND tenant = ? AND created_at > ?
     UNION ALL
-    SELECT r.id, r.previous_id, c.depth + 1, r.input_items, r.output_items
+    SELECT r.id, r.previous_id, c.depth + 1, r.input_items, r.output_items, r.run_status
     FROM gw_responses r JOIN chain c ON r.id = c.previous_id
     WHERE r.tenant = ? AND r.created_at > ?
 )
-SELECT previous_id, input_items, output_items FROM chain ORDER BY depth DESC
+SELECT previous_id, input_items, output_items, run_status, id FROM chain ORDER BY depth DESC
 """
 _PAIRS = msgspec.json.Decoder(list[tuple[str, msgspec.Raw]])
 _INSERT_CONVERSATION_ITEM = "INSERT INTO gw_conversation_items (conversation_id, seq, id, body) VALUES (?, ?, ?, ?)"
 _CONVERSATION_EXISTS = "SELECT 1 FROM gw_conversations WHERE id = ? AND tenant = ?"
 
 
-class SqlStore:
+class SqlStore(SqlRuns):
     """The ``Store`` over a ``Database`` driver. ``retention``: seconds a response is kept (None: forever)."""
 
     def __init__(self, db: Database, *, retention: float | None, clock: Callable[[], float] = time.time) -> None:
@@ -80,26 +84,43 @@ class SqlStore:
 
     # ------------------------------------------------------------------------------------------ responses
 
-    async def save_turn(self, tenant: str, turn: Turn) -> None:
+    async def save_turn(self, tenant: str, turn: Turn) -> bool:
         async with self.db.transaction() as tx:
-            if turn.store:
+            if turn.run:
+                # A background run's row exists since it was created; a cancel may have settled it first.
+                settled = await tx.execute(
+                    "UPDATE gw_responses SET body = ?, output_items = ?, run_status = ?, deployment = ? "
+                    "WHERE id = ? AND tenant = ? AND run_status IN (?, ?)",
+                    turn.body, encode_pairs(turn.output_items), turn.status, turn.deployment,
+                    turn.response_id, tenant, *RUNNING,
+                )  # fmt: skip
+                if not settled:
+                    if turn.conversation_id is not None and turn.lock_owner is not None:
+                        await _append(tx, tenant, turn.conversation_id, [], release=turn.lock_owner)
+                    return False
+            elif turn.store:
                 tx.write(
                     "INSERT INTO gw_responses (id, tenant, previous_id, conversation_id, created_at, body, "
                     "input_items, output_items, deployment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     turn.response_id, tenant, turn.previous_id, turn.conversation_id, turn.created_at, turn.body,
-                    _pairs(turn.input_items), _pairs(turn.output_items), turn.deployment,
+                    encode_pairs(turn.input_items), encode_pairs(turn.output_items), turn.deployment,
                 )  # fmt: skip
             if turn.conversation_id is not None:
                 items = [*turn.input_items, *turn.output_items]
                 await _append(tx, tenant, turn.conversation_id, items, release=turn.lock_owner)
+        return True
 
-    async def get_response(self, tenant: str, response_id: str) -> bytes | None:
+    async def get_response(self, tenant: str, response_id: str) -> RunState | None:
         async with self.db.reader() as tx:
             rows = await tx.fetch(
-                "SELECT body FROM gw_responses WHERE id = ? AND tenant = ? AND created_at > ?",
+                "SELECT body, run_status, heartbeat_at, run_stream FROM gw_responses "
+                "WHERE id = ? AND tenant = ? AND created_at > ?",
                 response_id, tenant, self._cutoff(),
             )  # fmt: skip
-        return bytes(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        body, status, heartbeat, streamed = rows[0]
+        return RunState(bytes(body), status, int(heartbeat or 0), bool(streamed))
 
     async def delete_response(self, tenant: str, response_id: str) -> bool:
         async with self.db.transaction() as tx:
@@ -107,6 +128,8 @@ class SqlStore:
                 "DELETE FROM gw_responses WHERE id = ? AND tenant = ? AND created_at > ?",
                 response_id, tenant, self._cutoff(),
             )  # fmt: skip
+            if deleted:
+                await tx.execute("DELETE FROM gw_response_events WHERE response_id = ?", response_id)
         return deleted > 0
 
     async def chain(self, tenant: str, response_id: str) -> Chain | None:
@@ -116,8 +139,9 @@ class SqlStore:
         if not rows:
             return None
         items = [bytes(item) for row in rows for blob in (row[1], row[2]) for _, item in _PAIRS.decode(blob)]
+        running = next((str(row[4]) for row in rows if row[3] in RUNNING), None)
         # The oldest response found comes first; a parent pointer on it names an ancestor that is gone.
-        return Chain(items, rows[0][0])
+        return Chain(items, rows[0][0], running)
 
     async def input_items(self, tenant: str, response_id: str, page: PageQuery) -> ItemPage | None:
         async with self.db.reader() as tx:
@@ -233,12 +257,12 @@ class SqlStore:
         if self.retention is None:
             return 0
         async with self.db.transaction() as tx:
-            return await tx.execute("DELETE FROM gw_responses WHERE created_at <= ?", self._cutoff())
-
-
-def _pairs(items: list[Item]) -> bytes:
-    """Items as one JSON array of [id, item] pairs (the item bodies are JSON already: no re-encoding)."""
-    return b"[" + b",".join(b"[" + msgspec.json.encode(item.id) + b"," + item.body + b"]" for item in items) + b"]"
+            purged = await tx.execute("DELETE FROM gw_responses WHERE created_at <= ?", self._cutoff())
+            if purged:
+                await tx.execute(
+                    "DELETE FROM gw_response_events WHERE response_id NOT IN (SELECT id FROM gw_responses)"
+                )
+            return purged
 
 
 def _page_of(items: list[Item], page: PageQuery) -> ItemPage:

@@ -14,16 +14,21 @@ credentials (``authorization``, ``api-key``, ...) are masked whatever they hold.
 
 from __future__ import annotations
 
+import atexit
 import logging
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from logging.handlers import QueueListener
+from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 from litestar.logging.config import LoggingConfig, StructLoggingConfig
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar.types.callable_types import GetLogger
 
 __all__ = ["MASK", "forget_secrets", "logging_plugin", "redact", "register_secret", "scrub_bytes"]
 
@@ -112,6 +117,40 @@ def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class _LoggingConfig(LoggingConfig):
+    """Litestar's standard-library config, except that applying it stops the queue listener of the one it replaces.
+
+    Litestar's ``queue_listener`` handler starts a ``LoggingQueueListener`` thread as soon as ``dictConfig``
+    builds it, and stops it only at interpreter exit (``atexit``); nothing stops it when another configuration
+    replaces the handler. Every app applies its own (its settings choose the level and format, and the console
+    handler takes the ``sys.stderr`` of the moment), so without this each ``create_app`` left one more idle thread
+    behind - ~120 of them in a test run, until a thread start hung. Stopped after the new configuration is in
+    place, the old listener first writes out whatever was already queued to it: no line is lost. The live
+    configuration's listener is left to Litestar's ``atexit`` stop, as before, rather than stopped at an app's
+    shutdown: logging is process-wide, so that listener carries every app's lines (a test session serves one
+    gateway throughout while others start and stop) and whatever the server logs after the lifespan ends.
+    """
+
+    def configure(self) -> GetLogger:
+        replaced = self._running_listeners()
+        get_logger = super().configure()
+        for listener in replaced - self._running_listeners():
+            listener.stop()  # QueueListener.stop: drains the queue, joins the thread
+            atexit.unregister(listener.stop)  # Litestar's exit-time stop would fail on a stopped listener
+        return get_logger
+
+    def _running_listeners(self) -> set[QueueListener]:
+        """The started listeners behind the queue handlers of the loggers this configuration sets."""
+        loggers = [logging.getLogger(), *(logging.getLogger(name) for name in self.loggers)]
+        return {
+            listener
+            for logger in loggers
+            for handler in logger.handlers
+            if isinstance(listener := getattr(handler, "listener", None), QueueListener)
+            and getattr(listener, "_thread", None) is not None  # started and not yet stopped
+        }
+
+
 def logging_plugin(settings: Settings) -> StructlogPlugin:
     """Litestar's structlog plugin, configured for ``settings.log_format`` and ``settings.log_level``."""
     for secret in settings.secret_values():
@@ -139,7 +178,7 @@ def logging_plugin(settings: Settings) -> StructlogPlugin:
             renderer,
         ],
     }
-    stdlib = LoggingConfig(
+    stdlib = _LoggingConfig(
         formatters={"standard": formatter},
         root={"handlers": ["queue_listener"], "level": level},
         loggers={

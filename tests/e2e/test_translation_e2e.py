@@ -615,9 +615,10 @@ def test_truncation_disabled_is_accepted_and_auto_refused(stack: Stack) -> None:
     assert error["param"] == "truncation"
 
 
-@pytest.mark.parametrize(("param", "value"), [("background", True), ("prompt", {"id": "pmpt_123"})])
+@pytest.mark.parametrize(("param", "value"), [("prompt", {"id": "pmpt_123"})])
 def test_stateful_parameters_are_refused_as_not_supported_yet(stack: Stack, param: str, value: Any) -> None:
-    # previous_response_id and conversation are served by the store (tests/e2e/test_stored_responses.py).
+    # previous_response_id and conversation are served by the store (tests/e2e/test_stored_responses.py),
+    # background by app.service.background (tests/e2e/test_background.py).
     error = stack.refused(GA, {"input": "Hi", param: value})
     assert error["param"] == param
     assert "not supported yet" in error["message"]

@@ -78,7 +78,7 @@ def turn(response_id: str, *, previous: str | None = None, n_in: int = 1, **kw: 
 async def test_a_saved_response_is_read_back_and_deleted_with_its_items(store: SqlStore) -> None:
     tenant, rid = uid("t"), uid("resp")
     await store.save_turn(tenant, turn(rid, n_in=2))
-    assert await store.get_response(tenant, rid) == b'{"id":"' + rid.encode() + b'"}'
+    assert (await store.get_response(tenant, rid)).body == b'{"id":"' + rid.encode() + b'"}'
     page = await store.input_items(tenant, rid, PageQuery(order="asc"))
     assert page is not None and [i.id for i in page.items] == [f"{rid}-in0", f"{rid}-in1"]
     assert await store.delete_response(tenant, rid) is True
