@@ -50,6 +50,7 @@ PORTS = {"stub": 18100, "gateway": 18200, "gateway_slow": 18201, "gateway_worker
          "litellm": 18300}
 # The WebSocket phase's stub deployments (bench/stub.py): every answer a tool call; the slow one paced like slow*.
 AGENT_DEPLOYMENTS = ("agent-gpt", "slow-agent")
+AGENT_STORE = "agent-loop-store.sqlite3"  # the store of the phase's HTTP previous_response_id variant
 
 
 # ------------------------------------------------------------------------------------------------ scenarios
@@ -423,19 +424,28 @@ class Bench:
         gw.stop()
 
     def websocket_loop(self) -> None:
-        """WebSocket mode vs HTTP: a 20-tool-call agent loop (bench/agent_loop.py), on an unpaced and a paced stub."""
+        """WebSocket mode vs HTTP: a 20-tool-call agent loop (bench/agent_loop.py), on an unpaced and a paced stub.
+
+        Each gateway gets a fresh SQLite file of its own for the HTTP previous_response_id variant, not the
+        default ``gateway-store.sqlite3`` in bench/out, which the load phase has filled by then.
+        """
         a = self.args
         out: dict[str, Any] = {}
         for deployment in AGENT_DEPLOYMENTS:
+            store_file = OUT / AGENT_STORE
+            for leftover in OUT.glob(f"{AGENT_STORE}*"):
+                leftover.unlink()
+            env = {**gateway_env(PORTS["stub"], deployment), "GATEWAY_STORE_URL": f"sqlite:///{store_file}"}
             gw = start(f"gateway_{deployment}", [*_cpus(a.pin, "0"), sys.executable, "-m", "app", "serve", "--port",
                                                  str(PORTS["gateway_agent"])],
-                       PORTS["gateway_agent"], env=gateway_env(PORTS["stub"], deployment))
+                       PORTS["gateway_agent"], env=env)
             self.servers.append(gw)
             repeats = 3 if a.quick or deployment.startswith("slow") else 7
             out[deployment] = agent_loop.compare(gw.port, repeats=repeats)
             print(f"websocket {deployment}: {agent_loop.describe(out[deployment])}", flush=True)
             gw.stop()
         out["slow_ms_per_chunk"] = SLOW_MS
+        out["store"] = "sqlite (a fresh file)"
         self.results["agent_loop"] = out
 
     def scaling(self) -> None:
