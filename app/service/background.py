@@ -53,10 +53,25 @@ OpenEvents = Callable[[], Awaitable[EventSource[m.ResponseStreamEvent]]]
 class Run:
     """One background response running in this process: its task, and its events while it runs."""
 
-    def __init__(self, tenant: str, snapshot: m.Response, *, streamed: bool) -> None:
+    def __init__(
+        self,
+        tenant: str,
+        snapshot: m.Response,
+        *,
+        streamed: bool,
+        plan: Plan,
+        translator: ResponseStream,
+        in_progress: m.ResponseStreamEvent,
+        open_events: OpenEvents,
+    ) -> None:
         self.tenant = tenant
         self.snapshot = snapshot
         self.streamed = streamed
+        # What the task needs: the create's state, its translator, the event it sends once Azure answered.
+        self.plan = plan
+        self.translator = translator
+        self.in_progress = in_progress
+        self.open_events = open_events
         self.events: list[m.ResponseStreamEvent] = []  # sequence_number == index: every event is kept
         self.done = False
         self.task: asyncio.Task[None] | None = None
@@ -130,31 +145,24 @@ class BackgroundRuns:
         started = translator.start()  # created (as queued) now; in_progress once Azure has answered
         queued = replace(started[0].response, status="queued")  # type: ignore[union-attr]
         await plan.begin_run(queued, streamed=streamed)
-        run = Run(tenant, queued, streamed=streamed)
+        run = Run(
+            tenant, queued, streamed=streamed, plan=plan, translator=translator, in_progress=started[1],
+            open_events=open_events,
+        )  # fmt: skip
         self.runs[queued.id] = run
         created = m.ResponseCreatedEvent(sequence_number=started[0].sequence_number, response=queued)
         await self._add(run, [created])
         record = observe.current()
         request_id = record.request_id if record is not None else None
-        run.task = asyncio.create_task(
-            self._drive(run, plan, translator, started[1], open_events, request_id), name=f"background {queued.id}"
-        )
+        run.task = asyncio.create_task(self._drive(run, request_id), name=f"background {queued.id}")
         return queued, run
 
-    async def _drive(
-        self,
-        run: Run,
-        plan: Plan,
-        translator: ResponseStream,
-        in_progress: m.ResponseStreamEvent,
-        open_events: OpenEvents,
-        request_id: str | None,
-    ) -> None:
+    async def _drive(self, run: Run, request_id: str | None) -> None:
         # A unit of work of its own: its log line (with the creating request's id), metrics and usage.
         with observe.unit_of_work("/v1/responses", method="BACKGROUND", request_id=request_id) as record:
             record.stream = True
             try:
-                await self._run(run, plan, translator, in_progress, open_events, record)
+                await self._run(run, record)
             except asyncio.CancelledError:
                 record.status = 499  # cancelled, or its process is stopping: whoever did so settled the row
                 raise
@@ -164,26 +172,19 @@ class BackgroundRuns:
                 await self._settle(run.tenant, run.snapshot, "failed", "The gateway failed while running it.")
             finally:
                 with anyio.CancelScope(shield=True):
-                    await plan.abort()
+                    await run.plan.abort()
                     run.end()
                     self.runs.pop(run.snapshot.id, None)
 
-    async def _run(
-        self,
-        run: Run,
-        plan: Plan,
-        translator: ResponseStream,
-        in_progress: m.ResponseStreamEvent,
-        open_events: OpenEvents,
-        record: observe.Record,
-    ) -> None:
+    async def _run(self, run: Run, record: observe.Record) -> None:
+        in_progress = run.in_progress
         try:
-            source = await open_events()
+            source = await run.open_events()
         except GatewayError as error:  # already in the Responses request's terms
             record.status = error.status
             observe.note_error(error.code or error.type, error.message)
             await self._add(run, [in_progress])
-            await self._end(run, plan, translator.fail(f"Azure OpenAI refused the request: {error.message}"))
+            await self._end(run, run.translator.fail(f"Azure OpenAI refused the request: {error.message}"))
             return
         record.status = 200
         snapshot = in_progress.response  # type: ignore[union-attr]
@@ -195,19 +196,19 @@ class BackgroundRuns:
         try:
             async for batch in source:
                 if any(isinstance(event, _TERMINAL) for event in batch):
-                    await self._end(run, plan, batch)
+                    await self._end(run, batch)
                     return
                 await self._add(run, batch)
         finally:
             await _close(source)
 
-    async def _end(self, run: Run, plan: Plan, batch: list[m.ResponseStreamEvent]) -> None:
+    async def _end(self, run: Run, batch: list[m.ResponseStreamEvent]) -> None:
         """The terminal batch: kept first (a resume that sees the run ended has all its events), then the row."""
         final = next(event for event in batch if isinstance(event, _TERMINAL))
         if run.streamed:
             await self._keep(run, batch)
         try:
-            finished = await plan.finish(final.response)
+            finished = await run.plan.finish(final.response)
         except GatewayError as exc:
             log.error("background response %s could not be stored: %s", run.snapshot.id, exc.message)
             return
