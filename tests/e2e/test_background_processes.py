@@ -73,10 +73,9 @@ def test_a_cancel_on_another_process_stops_the_run_and_frees_its_slot(
         created = sdk(a).responses.create(model="m", input="Go.", background=True)
         wait_for(sdk(a), created.id, "in_progress")
         assert sdk(b).responses.cancel(created.id).status == "cancelled"
-        # A notices at its next heartbeat and aborts the Azure call: its only slot serves this one at once.
-        started = time.monotonic()
+        # A notices at its next heartbeat and aborts the Azure call, freeing its only slot: were the slot still
+        # held, this request would wait max_queue_wait and get 503 gateway_busy.
         assert sdk(a).responses.create(model="m", input="Next.").status == "completed"
-        assert time.monotonic() - started < 3.0
         open_gate(clean_emulator, gate)
         time.sleep(2 * HEARTBEAT)
         assert sdk(a).responses.retrieve(created.id).status == "cancelled"
