@@ -1324,6 +1324,11 @@ class ResponseCreatedEvent(Struct, tag_field="type", tag="response.created"):
     response: Response
 
 
+class ResponseQueuedEvent(Struct, tag_field="type", tag="response.queued"):
+    sequence_number: int
+    response: Response
+
+
 class ResponseInProgressEvent(Struct, tag_field="type", tag="response.in_progress"):
     sequence_number: int
     response: Response
@@ -1407,6 +1412,7 @@ class CompactResponseRequest(Struct, forbid_unknown_fields=True):
 
 ResponseStreamEvent: TypeAlias = Annotated[
     ResponseCreatedEvent
+    | ResponseQueuedEvent
     | ResponseInProgressEvent
     | ResponseCompletedEvent
     | ResponseIncompleteEvent

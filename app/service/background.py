@@ -47,7 +47,7 @@ _TERMINAL = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFail
 
 Batches = AsyncGenerator[list[m.ResponseStreamEvent], None]
 OpenEvents = Callable[[], Awaitable[EventSource[m.ResponseStreamEvent]]]
-"""Opens the run's Azure stream and returns its events after ``response.created``/``in_progress``."""
+"""Opens the run's Azure stream and returns its events after ``response.in_progress``."""
 
 
 class Run:
@@ -61,16 +61,14 @@ class Run:
         streamed: bool,
         plan: Plan,
         translator: ResponseStream,
-        in_progress: m.ResponseStreamEvent,
         open_events: OpenEvents,
     ) -> None:
         self.tenant = tenant
         self.snapshot = snapshot
         self.streamed = streamed
-        # What the task needs: the create's state, its translator, the event it sends once Azure answered.
+        # What the task needs: the create's state, its translator, and how to open its Azure stream.
         self.plan = plan
         self.translator = translator
-        self.in_progress = in_progress
         self.open_events = open_events
         self.events: list[m.ResponseStreamEvent] = []  # sequence_number == index: every event is kept
         self.done = False
@@ -142,16 +140,12 @@ class BackgroundRuns:
         self, plan: Plan, translator: ResponseStream, open_events: OpenEvents, tenant: str, *, streamed: bool
     ) -> tuple[m.Response, Run]:
         """Write the response ``queued`` and start its task; returns the queued Response and the run."""
-        started = translator.start()  # created (as queued) now; in_progress once Azure has answered
-        queued = replace(started[0].response, status="queued")  # type: ignore[union-attr]
+        started = translator.start_queued()  # created and queued now; in_progress once Azure has answered
+        queued = started[0].response  # type: ignore[union-attr]
         await plan.begin_run(queued, streamed=streamed)
-        run = Run(
-            tenant, queued, streamed=streamed, plan=plan, translator=translator, in_progress=started[1],
-            open_events=open_events,
-        )  # fmt: skip
+        run = Run(tenant, queued, streamed=streamed, plan=plan, translator=translator, open_events=open_events)
         self.runs[queued.id] = run
-        created = m.ResponseCreatedEvent(sequence_number=started[0].sequence_number, response=queued)
-        await self._add(run, [created])
+        await self._add(run, started)
         record = observe.current()
         request_id = record.request_id if record is not None else None
         run.task = asyncio.create_task(self._drive(run, request_id), name=f"background {queued.id}")
@@ -177,17 +171,16 @@ class BackgroundRuns:
                     self.runs.pop(run.snapshot.id, None)
 
     async def _run(self, run: Run, record: observe.Record) -> None:
-        in_progress = run.in_progress
         try:
             source = await run.open_events()
         except GatewayError as error:  # already in the Responses request's terms
             record.status = error.status
             observe.note_error(error.code or error.type, error.message)
-            await self._add(run, [in_progress])
             await self._end(run, run.translator.fail(f"Azure OpenAI refused the request: {error.message}"))
             return
         record.status = 200
-        snapshot = in_progress.response  # type: ignore[union-attr]
+        in_progress = run.translator.in_progress()
+        snapshot = in_progress.response
         run.snapshot = snapshot
         if not await self._store().set_run_status(run.tenant, snapshot.id, "in_progress", _ENCODER.encode(snapshot)):
             await _close(source)

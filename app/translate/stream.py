@@ -84,6 +84,18 @@ class ResponseStream:
             m.ResponseInProgressEvent(sequence_number=self._out.next(), response=snapshot),
         ]
 
+    def start_queued(self) -> list[m.ResponseStreamEvent]:
+        """A background response's start: `response.created` and `response.queued`, both `queued`;
+        ``in_progress`` follows once Azure has answered."""
+        queued = structs.replace(self._snapshot(), status="queued")
+        return [
+            m.ResponseCreatedEvent(sequence_number=self._out.next(), response=queued),
+            m.ResponseQueuedEvent(sequence_number=self._out.next(), response=queued),
+        ]
+
+    def in_progress(self) -> m.ResponseInProgressEvent:
+        return m.ResponseInProgressEvent(sequence_number=self._out.next(), response=self._snapshot())
+
     def feed(self, data: bytes) -> list[m.ResponseStreamEvent]:
         """The events for one chunk's `data` (JSON bytes). Raises StreamProtocolError for an error chunk."""
         try:

@@ -18,6 +18,7 @@ import support.store_backends as backends
 from conftest import Emulator, gateway_settings
 from support.background import gated, open_gate, wait_for
 from support.servers import running
+from support.stream_validator import SKIP_REASON, SPECS_PRESENT, validate_stream
 
 from app.api.factory import create_app
 
@@ -51,7 +52,8 @@ def test_a_background_stream_is_resumed_after_any_event(client: openai.OpenAI, c
     events = list(stream)
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert events[0].type == "response.created" and events[0].response.status == "queued"
-    assert events[1].type == "response.in_progress" and events[-1].type == "response.completed"
+    assert events[1].type == "response.queued" and events[1].response.status == "queued"
+    assert events[2].type == "response.in_progress" and events[-1].type == "response.completed"
     response_id = events[0].response.id
     assert client.responses.retrieve(response_id).output_text == "one two three four five six"
     for after in (0, 3, len(events) - 2):
@@ -84,7 +86,8 @@ def test_a_live_resume_follows_the_run_until_it_ends(client: openai.OpenAI, clea
     resumed = client.responses.retrieve(first.response.id, stream=True, starting_after=0)
     open_gate(clean_emulator, gate)
     events = list(resumed)
-    assert events[0].type == "response.in_progress" and events[-1].type == "response.completed"
+    assert [e.type for e in events[:2]] == ["response.queued", "response.in_progress"]
+    assert events[-1].type == "response.completed"
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "live words"
 
 
@@ -122,6 +125,23 @@ def test_a_failed_azure_call_fails_the_run_with_azure_s_reason(
     created = client.responses.create(model="m", input="Go.", background=True)
     failed = wait_for(client, created.id, "failed")
     assert failed.error is not None and "content management policy" in failed.error.message
+    clean_emulator.script({"fault": "content_filter"})
+    events = list(client.responses.create(model="m", input="Go.", background=True, stream=True))
+    assert [e.type for e in events] == ["response.created", "response.queued", "response.failed"]
+
+
+@pytest.mark.skipif(not SPECS_PRESENT, reason=SKIP_REASON)
+def test_background_streams_are_valid_in_both_streaming_unions(http: httpx.Client, clean_emulator: Emulator) -> None:
+    # What the gateway sent (not the SDK's models of it), checked against OpenAI's and the Open Responses
+    # event schemas and for a well-formed order, as created, as replayed, and when Azure refuses the call.
+    body = {"input": "Go.", "background": True, "stream": True}
+    clean_emulator.script({"message": {"content": "checked words", "reasoning_content": "thinking first"}})
+    created = validate_stream(http.post("/v1/responses", json=body).content)
+    replay = http.get(f"/v1/responses/{created.events[0]['response']['id']}", params={"stream": "true"})
+    assert validate_stream(replay.content).events == created.events
+    clean_emulator.script({"fault": "content_filter"})
+    refused = validate_stream(http.post("/v1/responses", json=body).content)
+    assert [e["type"] for e in refused.events] == ["response.created", "response.queued", "response.failed"]
 
 
 def test_a_chain_cannot_continue_from_a_run_that_has_not_finished(

@@ -215,14 +215,20 @@ def validate_events(events: list[dict[str, Any]], *, schemas: bool | None = None
             raise _fail(event, f"sequence_number should be {number}")
         if schemas:
             check_schemas(event)
-    if [e["type"] for e in events[:2]] != ["response.created", "response.in_progress"]:
-        first = [e["type"] for e in events[:2]]
-        raise StreamInvalid(f"the stream must start with created, in_progress; got {first}")
+    # A background stream starts created, queued (both `queued`), then in_progress once Azure answered.
+    queued = len(events) > 1 and events[1]["type"] == "response.queued"
+    start = ["response.created", "response.queued", "response.in_progress"] if queued else [
+        "response.created", "response.in_progress"]  # fmt: skip
+    ends_early = queued and len(events) == 3 and events[2]["type"] == "response.failed"  # Azure refused it
+    if [e["type"] for e in events[: len(start)]] != start and not ends_early:
+        first = [e["type"] for e in events[: len(start)]]
+        raise StreamInvalid(f"the stream must start with {', '.join(start)}; got {first}")
     created = events[0]["response"]
-    for event in events[:2]:
+    for number, event in enumerate(events[: len(start) - (1 if ends_early else 0)]):
         snapshot = event["response"]
-        if snapshot["status"] != "in_progress" or snapshot["output"] != [] or snapshot["usage"] is not None:
-            raise _fail(event, "the snapshot must be in_progress with output [] and usage null")
+        status = "queued" if queued and number < 2 else "in_progress"
+        if snapshot["status"] != status or snapshot["output"] != [] or snapshot["usage"] is not None:
+            raise _fail(event, f"the snapshot must be {status} with output [] and usage null")
         if snapshot["completed_at"] is not None or snapshot["id"] != created["id"]:
             raise _fail(event, "the snapshot must have completed_at null and the created id")
     terminals = [i for i, e in enumerate(events) if e["type"] in TERMINAL]
@@ -231,7 +237,7 @@ def validate_events(events: list[dict[str, Any]], *, schemas: bool | None = None
 
     items: dict[int, _Item] = {}
     by_id: dict[str, _Item] = {}
-    for event in events[2:-1]:
+    for event in events[len(start) : -1]:
         kind = event["type"]
         if kind == "response.output_item.added":
             index = event["output_index"]
