@@ -196,12 +196,12 @@ class BackgroundRuns:
             await _close(source)
 
     async def _end(self, run: Run, batch: list[m.ResponseStreamEvent]) -> None:
-        """The terminal batch: kept first (a resume that sees the run ended has all its events), then the row."""
+        """The terminal batch, kept in the transaction that ends the row: a resume that sees the run ended
+        has all its events, and a run cancelled first keeps no terminal event."""
         final = next(event for event in batch if isinstance(event, _TERMINAL))
-        if run.streamed:
-            await self._keep(run, batch)
+        events = (batch[0].sequence_number, _ENCODER.encode(batch)) if run.streamed else None
         try:
-            finished = await run.plan.finish(final.response)
+            finished = await run.plan.finish(final.response, events=events)
         except GatewayError as exc:
             log.error("background response %s could not be stored: %s", run.snapshot.id, exc.message)
             return
@@ -264,7 +264,8 @@ class BackgroundRuns:
     async def _poll(self, tenant: str, response_id: str, after: int) -> Batches:
         store = self._store()
         while True:
-            # The row first: a run that has ended kept its last events before its row said so.
+            # The row first: a run's last events are kept in the transaction that ends its row, so once the
+            # row says it ended, this read has them all.
             state = await self.stored.state(tenant, response_id)
             for body in await store.events_after(response_id, after):
                 batch = [event for event in _EVENTS.decode(body) if event.sequence_number > after]
@@ -305,18 +306,23 @@ class BackgroundRuns:
         """End a run that cannot end by itself (its process died or stops, or the gateway failed)."""
         final = replace(snapshot, status=status, error=m.ResponseError(code="server_error", message=message))
         store = self._store()
+        run = self.runs.get(snapshot.id)
         try:
-            if not await store.set_run_status(tenant, snapshot.id, status, _ENCODER.encode(final)):
-                return
-            run = self.runs.get(snapshot.id)
+            events: tuple[int, bytes] | None = None
             if streamed if streamed is not None else (run is not None and run.streamed):
-                # Resumes end the way streams end: a response.failed, numbered after the last kept event.
-                kept = await store.events_after(snapshot.id, 1 << 62)
-                last = _EVENTS.decode(kept[-1])[-1].sequence_number if kept else -1
-                failed = m.ResponseFailedEvent(sequence_number=last + 1, response=final)
-                await store.add_events(snapshot.id, last + 1, _ENCODER.encode([failed]))
+                # Resumes end the way streams end: a response.failed after the last kept event, kept in the
+                # transaction that settles the row.
                 if run is not None:
-                    run.add([failed])
+                    last = len(run.events) - 1
+                else:
+                    kept = await store.events_after(snapshot.id, 1 << 62)
+                    last = _EVENTS.decode(kept[-1])[-1].sequence_number if kept else -1
+                failed = m.ResponseFailedEvent(sequence_number=last + 1, response=final)
+                events = (last + 1, _ENCODER.encode([failed]))
+            if not await store.set_run_status(tenant, snapshot.id, status, _ENCODER.encode(final), events=events):
+                return
+            if run is not None and events is not None:
+                run.add([failed])
         except Exception as exc:
             log.error("settling background response %s as %s failed: %s", snapshot.id, status, exc)
             return

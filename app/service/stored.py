@@ -92,7 +92,9 @@ class Plan:
         self._done = False
         self._run = False
 
-    def _turn(self, response: m.Response, output: list[m.OutputItem]) -> Turn:
+    def _turn(
+        self, response: m.Response, output: list[m.OutputItem], events: tuple[int, bytes] | None = None
+    ) -> Turn:
         previous = self.echo.previous_response_id
         return Turn(
             response_id=response.id,
@@ -108,6 +110,7 @@ class Plan:
             deployment=record.deployment if (record := observe.current()) is not None else None,
             run=self._run,
             status=response.status if self._run else None,
+            events=events,
         )
 
     async def begin_run(self, snapshot: m.Response, *, streamed: bool) -> None:
@@ -124,10 +127,11 @@ class Plan:
     def keeps_anything(self) -> bool:
         return self.echo.store is True or self._conversation_id is not None
 
-    async def finish(self, response: m.Response) -> bool:
+    async def finish(self, response: m.Response, *, events: tuple[int, bytes] | None = None) -> bool:
         """Write the finished response (and the conversation's new items) before the client sees it.
 
-        False when a background run was settled first (cancelled, or judged dead): nothing was written."""
+        ``events``: a streamed background run's last batch, kept with it. False when a background run was
+        settled first (cancelled, or judged dead): nothing was written."""
         if self._done:
             return True
         self._done = True
@@ -135,7 +139,7 @@ class Plan:
         if store is None or not self.keeps_anything:
             return True
         try:
-            return await store.save_turn(self._tenant, self._turn(response, response.output))
+            return await store.save_turn(self._tenant, self._turn(response, response.output, events))
         except Exception as exc:
             await self._release()
             raise store_failed(exc) from None

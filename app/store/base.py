@@ -47,9 +47,13 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     """A background run's end: its row (written by ``begin_run``) is updated, unless it was cancelled."""
     status: str | None = None
     """With ``run``: the Response's final status, for the row's ``run_status``."""
+    events: tuple[int, bytes] | None = None
+    """With ``run``: its last batch of events (first sequence number, JSON array), kept in the same
+    transaction, so a run's kept events end with its terminal event exactly when its row says it ended."""
 
 
 RUNNING: tuple[str, str] = ("queued", "in_progress")
+INSERT_EVENTS = "INSERT INTO gw_response_events (response_id, seq, body) VALUES (?, ?, ?)"
 
 
 class RunState(NamedTuple):
@@ -153,8 +157,11 @@ class Store(Protocol):
     async def begin_run(self, tenant: str, turn: Turn, *, streamed: bool) -> None:
         """Write a background response as ``queued``, with its input items and a fresh heartbeat."""
 
-    async def set_run_status(self, tenant: str, response_id: str, status: str, body: bytes) -> bool:
-        """Move a run that is still running to ``status`` with ``body``; False when it no longer runs."""
+    async def set_run_status(
+        self, tenant: str, response_id: str, status: str, body: bytes, *, events: tuple[int, bytes] | None = None
+    ) -> bool:
+        """Move a run that is still running to ``status`` with ``body`` (and keep ``events`` with it, as in
+        ``Turn.events``); False when it no longer runs."""
 
     async def beat(self, response_ids: list[str]) -> list[str]:
         """Refresh the heartbeat of these runs; returns those that no longer run (cancelled, deleted)."""

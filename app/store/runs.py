@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.store.base import RUNNING, RunState, StaleRun, Turn, encode_pairs
+from app.store.base import INSERT_EVENTS, RUNNING, RunState, StaleRun, Turn, encode_pairs
 from app.store.driver import Database
 
 _RUNNING_SQL = f"run_status IN ('{RUNNING[0]}', '{RUNNING[1]}')"
@@ -34,12 +34,16 @@ class SqlRuns:
                 encode_pairs(turn.input_items), b"[]", None, "queued", self._now_ms(), 1 if streamed else 0,
             )  # fmt: skip
 
-    async def set_run_status(self, tenant: str, response_id: str, status: str, body: bytes) -> bool:
+    async def set_run_status(
+        self, tenant: str, response_id: str, status: str, body: bytes, *, events: tuple[int, bytes] | None = None
+    ) -> bool:
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 f"UPDATE gw_responses SET run_status = ?, body = ? WHERE id = ? AND tenant = ? AND {_RUNNING_SQL}",
                 status, body, response_id, tenant,
             )  # fmt: skip
+            if changed and events is not None:
+                tx.write(INSERT_EVENTS, response_id, *events)
         return changed > 0
 
     async def beat(self, response_ids: list[str]) -> list[str]:
@@ -71,7 +75,7 @@ class SqlRuns:
 
     async def add_events(self, response_id: str, seq: int, body: bytes) -> None:
         async with self.db.transaction() as tx:
-            tx.write("INSERT INTO gw_response_events (response_id, seq, body) VALUES (?, ?, ?)", response_id, seq, body)
+            tx.write(INSERT_EVENTS, response_id, seq, body)
 
     async def events_after(self, response_id: str, after: int) -> list[bytes]:
         # From the batch that holds event ``after + 1`` on; the caller drops the events up to ``after``.

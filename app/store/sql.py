@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from app.store.base import (
+    INSERT_EVENTS,
     RUNNING,
     Chain,
     Conversation,
@@ -98,6 +99,8 @@ class SqlStore(SqlRuns):
                     if turn.conversation_id is not None and turn.lock_owner is not None:
                         await _append(tx, tenant, turn.conversation_id, [], release=turn.lock_owner)
                     return False
+                if turn.events is not None:
+                    tx.write(INSERT_EVENTS, turn.response_id, *turn.events)
             elif turn.store:
                 tx.write(
                     "INSERT INTO gw_responses (id, tenant, previous_id, conversation_id, created_at, body, "
