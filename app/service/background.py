@@ -7,7 +7,8 @@ then the final Response. With ``stream: true`` every batch of events is also kep
 ``GET /v1/responses/{id}?stream=true&starting_after=N`` resumes right after event N - from this process's
 memory while the run is here, from the store otherwise (any process sharing it), polling until the run ends.
 
-Liveness: each process refreshes the heartbeat of its runs every ``background_heartbeat_seconds``; a run
+Liveness: each process refreshes the heartbeat of its runs every ``background_heartbeat_seconds`` (and the
+locks of the conversations they continue, which a run longer than ``request_timeout`` would lose); a run
 whose heartbeat is older than ``STALE_BEATS`` of them belongs to a process that died, and the next process
 that looks (a poll, a resume, a cancel, or its own sweep) fails it with a message saying so. A process that
 is stopped fails its unfinished runs at once. A cancel is written to the row first (whoever writes first
@@ -359,7 +360,8 @@ class BackgroundRuns:
         while True:
             try:
                 # Runs cancelled or deleted through another process stop here at the next beat.
-                for response_id in await store.beat(list(self.runs)):
+                owners = [run.plan.lock_owner for run in self.runs.values() if run.plan.lock_owner is not None]
+                for response_id in await store.beat(list(self.runs), owners, self.stored.lock_ttl):
                     self._stop_local(response_id)
                 cutoff = int(time.time() * 1000) - self.stale_ms
                 for stale in await store.stale_runs(cutoff):

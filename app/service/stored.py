@@ -124,6 +124,11 @@ class Plan:
             raise store_failed(exc) from None
 
     @property
+    def lock_owner(self) -> str | None:
+        """The owner token of the conversation lock this response holds (None without a conversation)."""
+        return self._lock_owner if self._conversation_id is not None else None
+
+    @property
     def keeps_anything(self) -> bool:
         return self.echo.store is True or self._conversation_id is not None
 

@@ -163,8 +163,9 @@ class Store(Protocol):
         """Move a run that is still running to ``status`` with ``body`` (and keep ``events`` with it, as in
         ``Turn.events``); False when it no longer runs."""
 
-    async def beat(self, response_ids: list[str]) -> list[str]:
-        """Refresh the heartbeat of these runs; returns those that no longer run (cancelled, deleted)."""
+    async def beat(self, response_ids: list[str], lock_owners: list[str], lock_ttl: float) -> list[str]:
+        """Refresh the heartbeat of these runs, and for ``lock_ttl`` more seconds the conversation locks they
+        hold; returns the runs that no longer run (cancelled, deleted)."""
 
     async def stale_runs(self, before_ms: int) -> list[StaleRun]:
         """Runs still running whose heartbeat is older than ``before_ms``."""

@@ -46,15 +46,23 @@ class SqlRuns:
                 tx.write(INSERT_EVENTS, response_id, *events)
         return changed > 0
 
-    async def beat(self, response_ids: list[str]) -> list[str]:
+    async def beat(self, response_ids: list[str], lock_owners: list[str], lock_ttl: float) -> list[str]:
         if not response_ids:
             return []
         marks = ", ".join("?" * len(response_ids))
+        now_ms = self._now_ms()
         async with self.db.transaction() as tx:
             await tx.execute(
                 f"UPDATE gw_responses SET heartbeat_at = ? WHERE id IN ({marks}) AND {_RUNNING_SQL}",
-                self._now_ms(), *response_ids,
+                now_ms, *response_ids,
             )  # fmt: skip
+            if lock_owners:
+                # A run longer than the lock's lifetime keeps its conversation while it is alive.
+                owners = ", ".join("?" * len(lock_owners))
+                await tx.execute(
+                    f"UPDATE gw_conversations SET locked_until = ? WHERE lock_owner IN ({owners})",
+                    now_ms + int(lock_ttl * 1000), *lock_owners,
+                )  # fmt: skip
             rows = await tx.fetch(
                 f"SELECT id FROM gw_responses WHERE id IN ({marks}) AND {_RUNNING_SQL}", *response_ids
             )

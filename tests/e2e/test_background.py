@@ -188,3 +188,27 @@ def test_cancel_frees_the_concurrency_slot(emulator: Emulator, tmp_path: Any) ->
         # The only slot is free again at once: this would wait 2 s and get 503 gateway_busy otherwise.
         assert sdk.responses.create(model="m", input="Next.").status == "completed"
         open_gate(emulator, gate)
+
+
+def test_a_run_on_a_conversation_keeps_it_while_it_lives(emulator: Emulator, tmp_path: Any) -> None:
+    # The conversation's lock lives request_timeout (here 1 s) unless renewed: the run's heartbeats renew it,
+    # so a second response on the conversation is refused for as long as the run goes on, then allowed.
+    emulator.clear()
+    settings = gateway_settings(
+        emulator.url, store_url=f"sqlite:///{tmp_path}/s.sqlite3", request_timeout=1.0,
+        background_heartbeat_seconds=0.2,
+    )  # fmt: skip
+    with running(create_app(settings)) as url, openai.OpenAI(base_url=f"{url}/v1", api_key="k", max_retries=0) as sdk:
+        conversation = sdk.conversations.create()
+        gate = gated(emulator, "the long answer")
+        run = sdk.responses.create(model="m", input="Go.", background=True, conversation=conversation.id)
+        wait_for(sdk, run.id, "in_progress")
+        time.sleep(2.0)  # twice the lock's own lifetime
+        with pytest.raises(openai.ConflictError) as info:
+            sdk.responses.create(model="m", input="Meanwhile?", conversation=conversation.id)
+        assert info.value.code == "conversation_locked"
+        open_gate(emulator, gate)
+        assert wait_for(sdk, run.id, "completed").output_text == "the long answer"
+        assert sdk.responses.create(model="m", input="Now?", conversation=conversation.id).status == "completed"
+        texts = [item.content[0].text for item in sdk.conversations.items.list(conversation.id, order="asc").data]
+        assert texts[:2] == ["Go.", "the long answer"]
