@@ -33,7 +33,7 @@ BENCH_VENV ?= bench/.venv-bench
 bench: $(STAMP)
 	BENCH_VENV=$(abspath $(BENCH_VENV)) bench/setup.sh
 	mkdir -p bench/out
-	$(PY) -m pytest bench/micro -q -p no:cacheprovider --benchmark-only --benchmark-json=bench/out/micro.json
+	$(PY) -m pytest bench/micro -q -p no:cacheprovider --benchmark-enable --benchmark-only --benchmark-json=bench/out/micro.json
 	$(PY) bench/run.py --litellm-venv $(BENCH_VENV) $(BENCH_ARGS)
 	$(PY) bench/report.py
 	$(BENCH_VENV)/bin/python bench/chart.py

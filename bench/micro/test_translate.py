@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from app.api.sse import frame_response_event
 from app.models import generated as m
 from app.translate import TranslationOptions, chat_to_response, responses_to_chat
 from app.translate.tools import tool_set
@@ -86,7 +87,7 @@ def test_stream_chunk(benchmark: Any) -> None:
         return (stream,), {}
 
     def feed_all(stream: Any) -> None:
-        frame = stream_module.frame
+        frame = frame_response_event  # the SSE framing the HTTP route applies to each event
         for chunk in content:
             for event in stream.feed(chunk):
                 frame(event)
