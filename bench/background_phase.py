@@ -133,6 +133,36 @@ def describe(result: dict[str, Any]) -> str:
     )
 
 
+def report_lines(result: dict[str, Any]) -> tuple[list[str], list[tuple[str, str, str, str]]]:
+    """The RESULTS.md section (no targets: background mode has none of its own)."""
+    b = result["burst"]
+    rows = [
+        ("until the `queued` answer", result["queued_ms"], None),
+        ("until `completed` (polling every 2 ms) / inline JSON", result["done_ms"], result["inline_ms"]),
+        ("stream to its last event / plain stream", result["stream_ms"], result["inline_stream_ms"]),
+        (f"replay of a finished run's {result['resume_events']} kept events", result["resume_ms"], None),
+    ]
+    lines = [
+        "## Background responses (bench/background_phase.py)",
+        "",
+        f"`background: true` against the same request answered inline, on a fresh SQLite store, "
+        f"{result['samples']} samples each.",
+        "",
+        "| measure | background p50 / p95 ms | inline p50 / p95 ms |",
+        "|---|---|---|",
+    ]
+    for name, ours, inline in rows:
+        other = f"{inline['p50']} / {inline['p95']}" if inline else "-"
+        lines.append(f"| {name} | {ours['p50']} / {ours['p95']} | {other} |")
+    lines += [
+        "",
+        f"{b['background']['responses']} responses from {BURST_CLIENTS} clients, each polled to completion: "
+        f"{b['background']['per_second']} responses/s in background, {b['inline']['per_second']} inline.",
+        "",
+    ]
+    return lines, []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8000)

@@ -12,7 +12,7 @@ BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH.parent))
 
-from bench import fleet  # noqa: E402
+from bench import background_phase, fleet, store_phase  # noqa: E402
 
 # Measured before on this project's hardware class (medians of 3; one uvicorn process, fast fake Azure).
 # NeMo Gym's azure_openai_model cannot be installed from the registry, so it is not re-measured here.
@@ -277,12 +277,14 @@ class Report:
                                      "met" if value >= 0.8 * int(workers) else "missed"))
         self.out()
 
-    def fleet_section(self) -> None:
-        if not self.r.get("fleet"):
-            return
-        lines, targets = fleet.report_lines(self.r["fleet"])
-        self.lines += lines
-        self.targets += targets
+    def phase_sections(self) -> None:
+        """The phases that render their own section (each module's ``report_lines``)."""
+        for key, phase in (("store", store_phase), ("background", background_phase), ("fleet", fleet)):
+            if self.r.get(key):
+                lines, targets = phase.report_lines(self.r[key])
+                self.lines += lines
+                self.targets += targets
+
     def websocket_section(self) -> None:
         loops = self.r.get("agent_loop") or {}
         if not loops:
@@ -371,7 +373,7 @@ class Report:
         self.throughput()
         self.streams()
         self.scaling()
-        self.fleet_section()
+        self.phase_sections()
         self.websocket_section()
         self.micro_section()
         body = self.lines[body_start:]

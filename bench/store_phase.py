@@ -204,3 +204,31 @@ def _summary(points: list[dict[str, Any]], chains: dict[str, list[float]]) -> di
         kind: {str(turn): round(times[turn - 1], 2) for turn in SAMPLED_TURNS} for kind, times in chains.items()
     }
     return out
+
+
+def report_lines(store: dict[str, Any]) -> tuple[list[str], list[tuple[str, str, str, str]]]:
+    """The RESULTS.md section: what storing costs per backend, and the 50-turn chain."""
+    lines = [
+        "## Stored responses (bench/store_phase.py)",
+        "",
+        "`responses_small` with `store: false` against `store: true` (medians of the interleaved repeats), the "
+        "latency of turns of a 50-turn chain (`previous_response_id`) against the same turns resent whole, and "
+        "the store's own cost timed in one process.",
+        "",
+        "| backend | c=1 p50 ms false / true | c=64 req/s false / true (cost) | chain turn 1 / 50 ms (resend) | "
+        "in-process save / chain(50) / get µs |",
+        "|---|---|---|---|---|",
+    ]
+    for name, entry in store.items():
+        if not isinstance(entry, dict) or "summary" not in entry:
+            continue
+        s, ip = entry["summary"], entry["in_process"]
+        c1, c64, chain = s["c1"], s["c64"], s["chain_turn_ms"]
+        lines.append(
+            f"| {name} | {c1['p50_ms_store_false']} / {c1['p50_ms_store_true']} | {c64['rps_store_false']} / "
+            f"{c64['rps_store_true']} ({c64['rps_cost_pct']}%) | {chain['store']['1']} / {chain['store']['50']} "
+            f"({chain['resend']['1']} / {chain['resend']['50']}) | {ip['save_turn_us']} / "
+            f"{ip.get('chain_depth_50_us', '-')} / {ip['get_response_us']} |"
+        )
+    lines.append("")
+    return lines, []
