@@ -34,7 +34,7 @@ from app.service.events import EventSource
 from app.service.stored import Plan, StoredResponses, check_include, store_failed
 from app.store import RUNNING, RunState, Store
 from app.telemetry import observe
-from app.translate.stream import ResponseStream
+from app.translate.stream import TERMINAL_EVENTS, ResponseStream
 from app.wire.errors import GatewayError, invalid_request
 
 log = logging.getLogger("app.service.background")
@@ -44,7 +44,6 @@ POLL_SECONDS = 0.2  # how often a resume from another process's run looks for ne
 _ENCODER = msgspec.json.Encoder()
 _RESPONSE = msgspec.json.Decoder(m.Response)
 _EVENTS = msgspec.json.Decoder(list[m.ResponseStreamEvent])
-_TERMINAL = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFailedEvent)
 
 Batches = AsyncGenerator[list[m.ResponseStreamEvent], None]
 OpenEvents = Callable[[], Awaitable[EventSource[m.ResponseStreamEvent]]]
@@ -189,7 +188,7 @@ class BackgroundRuns:
         await self._add(run, [in_progress])
         try:
             async for batch in source:
-                if any(isinstance(event, _TERMINAL) for event in batch):
+                if any(isinstance(event, TERMINAL_EVENTS) for event in batch):
                     await self._end(run, batch)
                     return
                 await self._add(run, batch)
@@ -199,7 +198,7 @@ class BackgroundRuns:
     async def _end(self, run: Run, batch: list[m.ResponseStreamEvent]) -> None:
         """The terminal batch, kept in the transaction that ends the row: a resume that sees the run ended
         has all its events, and a run cancelled first keeps no terminal event."""
-        final = next(event for event in batch if isinstance(event, _TERMINAL))
+        final = next(event for event in batch if isinstance(event, TERMINAL_EVENTS))
         events = (batch[0].sequence_number, _ENCODER.encode(batch)) if run.streamed else None
         try:
             finished = await run.plan.finish(final.response, events=events)
@@ -258,9 +257,9 @@ class BackgroundRuns:
                 param="stream",
             )
         run = self.runs.get(response_id)
-        here = run is not None and run.tenant == tenant
-        batches = run.follow(after) if run is not None and here else self._poll(tenant, response_id, after)
-        return EventSource(AsyncExitStack(), batches)
+        if run is not None and run.tenant == tenant:
+            return EventSource(AsyncExitStack(), run.follow(after))  # here: from memory, live
+        return EventSource(AsyncExitStack(), self._poll(tenant, response_id, after))
 
     async def _poll(self, tenant: str, response_id: str, after: int) -> Batches:
         store = self._store()

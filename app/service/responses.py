@@ -30,7 +30,7 @@ from app.telemetry import observe
 from app.translate import chat_to_response, responses_to_chat
 from app.translate.params import in_responses_terms
 from app.translate.response import finish
-from app.translate.stream import ResponseStream, StreamProtocolError
+from app.translate.stream import TERMINAL_EVENTS, ResponseStream, StreamProtocolError
 from app.translate.tools import ToolSet, tool_set
 from app.upstream import UpstreamStream, UpstreamUnavailable
 from app.wire.errors import GatewayError, invalid_request
@@ -199,7 +199,6 @@ def _without_reasoning(chat: m.CreateChatCompletionRequest) -> m.CreateChatCompl
     return msgspec.structs.replace(chat, reasoning_effort="none")
 
 
-_TERMINAL = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFailedEvent)
 
 
 async def _stored_events(
@@ -212,7 +211,7 @@ async def _stored_events(
     """
     try:
         async for batch in events:
-            final = next((event for event in batch if isinstance(event, _TERMINAL)), None)
+            final = next((event for event in batch if isinstance(event, TERMINAL_EVENTS)), None)
             if final is not None:
                 try:
                     await plan.finish(final.response)
@@ -221,7 +220,7 @@ async def _stored_events(
                     final.response.error = m.ResponseError(code="server_error", message=exc.message)
                     batch = [
                         m.ResponseFailedEvent(sequence_number=event.sequence_number, response=event.response)
-                        if isinstance(event, _TERMINAL)
+                        if isinstance(event, TERMINAL_EVENTS)
                         else event
                         for event in batch
                     ]

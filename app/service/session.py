@@ -27,12 +27,12 @@ from app.models import generated as m
 from app.service.items import input_list, replay
 from app.service.responses import ResponsesService
 from app.telemetry import observe
+from app.translate.stream import TERMINAL_EVENTS
 from app.wire.decode import convert_create_response
 from app.wire.errors import GatewayError, from_validation_error, invalid_request
 
 SessionEvent = m.ResponseStreamEvent | m.WebSocketErrorEvent
 _JSON = msgspec.json.Decoder()
-_TERMINAL = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFailedEvent)
 # Fields of the HTTP body that mean nothing on a socket: `stream` is implicit, `background` unsupported.
 _TRANSPORT_FIELDS = ("background",)
 
@@ -85,7 +85,7 @@ class ResponseSession:
         try:
             async for batch in source:
                 for event in batch:
-                    if isinstance(event, _TERMINAL):
+                    if isinstance(event, TERMINAL_EVENTS):
                         final = event.response
                 yield list(batch)
         finally:

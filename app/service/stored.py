@@ -126,7 +126,7 @@ class Plan:
     @property
     def lock_owner(self) -> str | None:
         """The owner token of the conversation lock this response holds (None without a conversation)."""
-        return self._lock_owner if self._conversation_id is not None else None
+        return self._lock_owner
 
     @property
     def keeps_anything(self) -> bool:

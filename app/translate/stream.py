@@ -41,6 +41,10 @@ __all__ = ["ResponseStream", "StreamProtocolError"]
 _CHUNK = msgspec.json.Decoder(m.CreateChatCompletionStreamResponse)
 
 
+TERMINAL_EVENTS = (m.ResponseCompletedEvent, m.ResponseIncompleteEvent, m.ResponseFailedEvent)
+"""The events that end a response's stream: exactly one comes last."""
+
+
 class ResponseStream:
     """Translate one streamed Chat Completions answer into Responses events."""
 
